@@ -1,0 +1,262 @@
+"""The ``newsmirror`` command: parses options, makes one library call, shows the result.
+
+Exit codes: 0 when the work was done (some sources may have failed: the table
+says which and why), 1 when nothing could be done (every source failed),
+2 for a bad command line or configuration, 130 when interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from . import __version__
+from .errors import NewsmirrorError
+
+EXIT_OK, EXIT_NOTHING_DONE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+COMMANDS = {
+    "init": "write a starter newsmirror.toml with real Chinese-language news feeds",
+    "run": "fetch every source, archive what is new or changed, publish the files",
+    "build": "write every archive file again from the store",
+    "status": "show each source's health: last success, last error, counts",
+    "demo": "run the whole pipeline offline on feeds newsmirror generates and serves itself",
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newsmirror",
+        description="Keep a durable, readable mirror of news feeds: "
+        "an SQLite archive, Markdown files for a git repository, and a static site.",
+    )
+    parser.add_argument("--version", action="version", version=f"newsmirror {__version__}")
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        help="the config file (default: $NEWSMIRROR_CONFIG, else ./newsmirror.toml)",
+    )
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="say more (-vv: debug)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    init = commands.add_parser("init", help=COMMANDS["init"], description=COMMANDS["init"])
+    init.add_argument("dir", nargs="?", default=".", help="where to write it (default: here)")
+    init.add_argument("--force", action="store_true", help="overwrite an existing config")
+
+    run = commands.add_parser("run", help=COMMANDS["run"], description=COMMANDS["run"])
+    run.add_argument(
+        "--source",
+        action="append",
+        metavar="SLUG",
+        help="only this source (repeat for more)",
+    )
+
+    commands.add_parser("build", help=COMMANDS["build"], description=COMMANDS["build"])
+
+    status = commands.add_parser("status", help=COMMANDS["status"], description=COMMANDS["status"])
+    status.add_argument("--json", action="store_true", help="one JSON document, for machines")
+
+    demo = commands.add_parser("demo", help=COMMANDS["demo"], description=COMMANDS["demo"])
+    demo.add_argument("dir", help="the folder to create the demo mirror in, e.g. /tmp/x")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    console = Console(stderr=False, quiet=args.quiet)
+    errors = Console(stderr=True)
+    _configure_logging(args.verbose, args.quiet, errors)
+    handler = {
+        "init": _init,
+        "run": _run,
+        "build": _build,
+        "status": _status,
+        "demo": _demo,
+    }[args.command]
+    try:
+        return handler(args, console)
+    except NewsmirrorError as e:
+        errors.print(f"[bold red]error:[/] {e}", markup=True, highlight=False)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        errors.print("interrupted")
+        return EXIT_INTERRUPTED
+
+
+def _configure_logging(verbose: int, quiet: bool, console: Console) -> None:
+    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[
+        min(verbose, 2)
+    ]
+    logging.basicConfig(
+        level=level,
+        format="%(message)s",
+        handlers=[RichHandler(console=console, show_path=False, show_time=False)],
+    )
+
+
+# -- commands -------------------------------------------------------------------
+
+
+def _init(args: argparse.Namespace, console: Console) -> int:
+    from .starter import write_starter
+
+    path = write_starter(Path(args.dir), force=args.force)
+    console.print(f"Wrote [bold]{path}[/]. Edit its sources, then: newsmirror run")
+    return EXIT_OK
+
+
+def _run(args: argparse.Namespace, console: Console) -> int:
+    from .mirror import open_mirror
+
+    with open_mirror(args.config) as mirror:
+        slugs = args.source
+        total = len(slugs) if slugs else len(mirror.config.sources)
+        with _progress(console) as progress:
+            task = progress.add_task("fetching", total=total)
+            report = mirror.run(slugs, on_result=lambda r: progress.advance(task))
+    _print_run(console, report)
+    return EXIT_NOTHING_DONE if report.all_failed else EXIT_OK
+
+
+def _build(args: argparse.Namespace, console: Console) -> int:
+    from .mirror import open_mirror
+
+    with open_mirror(args.config) as mirror:
+        report = mirror.build()
+        archive = mirror.config.archive.path
+    console.print(
+        f"{report.articles} articles rendered, {len(report.written)} files written in {archive}"
+    )
+    return EXIT_OK
+
+
+def _status(args: argparse.Namespace, console: Console) -> int:
+    from .mirror import open_mirror
+
+    with open_mirror(args.config) as mirror:
+        statuses = mirror.status()
+    if args.json:
+        print(
+            json.dumps(
+                [
+                    {
+                        key: value.isoformat() if isinstance(value, datetime) else value
+                        for key, value in vars(s).items()
+                    }
+                    for s in statuses
+                ],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return EXIT_OK
+    table = Table(title="sources")
+    for column in ("source", "articles", "7 days", "last success", "failures", "last error"):
+        table.add_column(column, overflow="fold")
+    for s in statuses:
+        error = f"{_when(s.last_error_at)}: {s.last_error}" if s.last_error else ""
+        table.add_row(
+            f"{s.name} ({s.slug})" + ("" if s.configured else " [dim]not configured[/]"),
+            str(s.articles),
+            str(s.last_7_days),
+            _when(s.last_success_at),
+            str(s.consecutive_failures),
+            error,
+        )
+    console.print(table)
+    return EXIT_OK
+
+
+def _demo(args: argparse.Namespace, console: Console) -> int:
+    from .demo import run_demo
+
+    folder = Path(args.dir)
+    console.print("Serving the demo feeds on 127.0.0.1 and running the mirror…")
+    report = run_demo(
+        folder,
+        on_second_run=lambda: console.print(
+            "\nRunning again: unchanged feeds answer 304 and no file changes…"
+        ),
+    )
+    _print_run(console, report.first)
+    _print_run(console, report.second)
+    console.print(
+        f"\n[bold]Done.[/] Look in:\n"
+        f"  config   {report.config}\n"
+        f"  store    {report.store}\n"
+        f"  archive  {report.archive}  (README.md, lists/, articles/, _posts/)\n"
+        f"Try: newsmirror --config {report.config} status"
+    )
+    return EXIT_OK
+
+
+# -- output -----------------------------------------------------------------------
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+def _print_run(console: Console, report: object) -> None:
+    from .pipeline import RunReport
+
+    assert isinstance(report, RunReport)
+    table = Table(title=f"run of {_when(report.started_at)}")
+    for column, justify in (
+        ("source", "left"),
+        ("new", "right"),
+        ("updated", "right"),
+        ("unchanged", "right"),
+        ("failed", "left"),
+    ):
+        table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    for r in report.results:
+        if r.failed:
+            failed = f"[red]{r.error}[/]"
+        elif r.outcome == "not_modified":
+            failed = "[dim]not modified (304)[/]"
+        else:
+            notes = list(r.warnings)
+            if r.filtered:
+                notes.append(f"{r.filtered} filtered out")
+            if r.duplicates:
+                notes.append(f"{r.duplicates} listed twice")
+            failed = "[dim]" + "; ".join(notes) + "[/]" if notes else ""
+        table.add_row(
+            f"{r.name} ({r.slug})",
+            str(r.new),
+            str(r.updated),
+            "" if r.failed else str(r.unchanged),
+            failed,
+        )
+    console.print(table)
+    seconds = (report.finished_at - report.started_at).total_seconds()
+    console.print(f"{len(report.publish.written)} files written in {seconds:.1f} s")
+
+
+def _when(moment: datetime | None) -> str:
+    if moment is None:
+        return "never"
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

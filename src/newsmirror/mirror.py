@@ -1,0 +1,121 @@
+"""The library's face: ``open_mirror(config)`` gives a :class:`Mirror`, the whole API.
+
+The CLI is a thin shell over it; so can any other program be.
+
+    from newsmirror import open_mirror
+    with open_mirror("newsmirror.toml") as mirror:
+        report = mirror.run()
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .config import Config, find_config, load_config
+from .errors import ConfigError
+from .publish import PublishReport, publish
+from .store import Store, StoredSource, open_store
+
+if TYPE_CHECKING:  # the pipeline imports the HTTP client: only `run` needs it
+    from .pipeline import OnResult, RunReport
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    """A source's health, for ``newsmirror status``."""
+
+    slug: str
+    name: str
+    url: str
+    configured: bool
+    last_success_at: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+    consecutive_failures: int
+    articles: int
+    last_7_days: int
+
+
+class Mirror:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._store: Store | None = None
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = open_store(self.config.archive.store)
+        return self._store
+
+    def run(
+        self,
+        sources: Sequence[str] | None = None,
+        *,
+        now: datetime | None = None,
+        on_result: OnResult | None = None,
+    ) -> RunReport:
+        """Fetch every source (or those named), store what is new, publish the files."""
+        if sources:
+            known = {s.slug for s in self.config.sources}
+            unknown = [slug for slug in sources if slug not in known]
+            if unknown:
+                raise ConfigError(
+                    self.config.path,
+                    f"no source with slug {', '.join(map(repr, unknown))}; "
+                    f"known: {', '.join(sorted(known))}",
+                )
+        from . import pipeline
+
+        return pipeline.run(self.store, self.config, slugs=sources, now=now, on_result=on_result)
+
+    def build(self) -> PublishReport:
+        """Write every archive file again from the store (only changed bytes touch disk)."""
+        self.store.sync_sources((s.slug, s.name, s.url) for s in self.config.sources)
+        return publish(self.store, self.config, everything=True)
+
+    def status(self, now: datetime | None = None) -> list[SourceStatus]:
+        now = now or datetime.now(UTC)
+        self.store.sync_sources((s.slug, s.name, s.url) for s in self.config.sources)
+        configured = {s.slug for s in self.config.sources}
+        order = {s.slug: i for i, s in enumerate(self.config.sources)}
+        stored: list[StoredSource] = sorted(
+            self.store.sources(now), key=lambda s: (order.get(s.slug, len(order)), s.slug)
+        )
+        return [
+            SourceStatus(
+                slug=s.slug,
+                name=s.name,
+                url=s.url,
+                configured=s.slug in configured,
+                last_success_at=s.last_success_at,
+                last_error=s.last_error,
+                last_error_at=s.last_error_at,
+                consecutive_failures=s.consecutive_failures,
+                articles=s.article_count,
+                last_7_days=s.last_7_days,
+            )
+            for s in stored
+        ]
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def __enter__(self) -> Mirror:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_mirror(config: Config | str | os.PathLike[str] | None = None) -> Mirror:
+    """A Mirror for a Config, a config file's path, or the default config file."""
+    if not isinstance(config, Config):
+        config = load_config(find_config(config if config is None else Path(config)))
+    return Mirror(config)

@@ -1,0 +1,230 @@
+"""The pipeline of SPEC.md, joined up:
+
+    sources ─▶ fetch ─▶ parse ─▶ decide ─▶ store ─▶ publish
+
+Every source is fetched concurrently (``fetch.Fetcher`` holds the global and
+per-host limits). As each answer arrives it is parsed, sorted into new,
+updated and unchanged entries (``decide``), and committed to the store in
+one transaction per source, together with the source's HTTP validators and
+health. A 304 ends a source's work before parsing. A failure is recorded
+against its source and never stops the others. Once every source is done,
+``publish`` writes the files of what changed.
+
+Nothing here formats output for a person: results are returned (and handed to
+an optional callback as each source finishes) for the CLI to show.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from .config import Config, SourceConfig
+from .decide import candidates, decide, publication_order
+from .errors import FetchError, ParseError
+from .fetch import Fetcher
+from .models import FetchResult, HttpCache
+from .parse import parse_feed
+from .publish import PublishReport, assign_names, publish
+from .store import FetchRecord, Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SourceResult:
+    """What one source's run came to."""
+
+    slug: str
+    name: str
+    outcome: str  # "ok", "not_modified" or "failed"
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    filtered: int = 0
+    duplicates: int = 0
+    error: str | None = None
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def failed(self) -> bool:
+        return self.outcome == "failed"
+
+
+@dataclass(frozen=True)
+class RunReport:
+    started_at: datetime
+    finished_at: datetime
+    results: tuple[SourceResult, ...]
+    publish: PublishReport = field(default_factory=lambda: PublishReport((), 0))
+
+    @property
+    def all_failed(self) -> bool:
+        return bool(self.results) and all(r.failed for r in self.results)
+
+
+OnResult = Callable[[SourceResult], None]
+
+
+def run(
+    store: Store,
+    config: Config,
+    *,
+    slugs: Sequence[str] | None = None,
+    now: datetime | None = None,
+    on_result: OnResult | None = None,
+) -> RunReport:
+    """Fetch, parse and store every source (or those in ``slugs``), then publish."""
+    started_at = now or datetime.now(UTC)
+    sources = [s for s in config.sources if slugs is None or s.slug in slugs]
+    store.sync_sources((s.slug, s.name, s.url) for s in config.sources)
+    results = asyncio.run(_run_sources(store, config, sources, started_at, on_result))
+    report = publish(store, config)
+    order = {s.slug: i for i, s in enumerate(sources)}
+    results.sort(key=lambda r: order[r.slug])
+    return RunReport(started_at, datetime.now(UTC), tuple(results), report)
+
+
+async def _run_sources(
+    store: Store,
+    config: Config,
+    sources: Sequence[SourceConfig],
+    now: datetime,
+    on_result: OnResult | None,
+) -> list[SourceResult]:
+    results: list[SourceResult] = []
+    async with Fetcher(config.fetch) as fetcher:
+        tasks = [
+            asyncio.create_task(_fetch(fetcher, source, store.http_cache(source.slug)))
+            for source in sources
+        ]
+        for next_done in asyncio.as_completed(tasks):
+            source, outcome = await next_done
+            result = ingest(store, config, source, outcome, now)
+            results.append(result)
+            if on_result is not None:
+                on_result(result)
+    return results
+
+
+async def _fetch(
+    fetcher: Fetcher, source: SourceConfig, cache: HttpCache
+) -> tuple[SourceConfig, FetchResult | FetchError]:
+    try:
+        return source, await fetcher.fetch(source.url, cache)
+    except FetchError as e:
+        return source, e
+
+
+def ingest(
+    store: Store,
+    config: Config,
+    source: SourceConfig,
+    outcome: FetchResult | FetchError,
+    now: datetime,
+) -> SourceResult:
+    """Apply one source's fetch outcome to the store, in one transaction."""
+    started = now
+    if isinstance(outcome, FetchError):
+        return _fail(store, source, now, outcome.reason, url=outcome.url, status=outcome.status)
+    if outcome.not_modified:
+        with store.transaction() as db:
+            store.record_success(db, source.slug, outcome.cache, now)
+            store.log_fetch(db, _record(source, started, "not_modified", outcome))
+        return SourceResult(source.slug, source.name, "not_modified")
+    try:
+        feed = parse_feed(outcome.body, url=outcome.final_url, content_type=outcome.content_type)
+    except ParseError as e:
+        # The validators of a body we could not read are not kept: the next run
+        # must get the body again, not a 304.
+        return _fail(store, source, now, e.reason, url=source.url, status=outcome.status)
+    batch = candidates(feed.entries, source, now)
+    decision = decide(batch, store.known(source.slug, batch.keys))
+    with store.transaction() as db:
+        unnamed = []
+        for candidate in publication_order(decision.new):
+            article_id = store.insert_article(db, source.slug, candidate, now)
+            unnamed.append((article_id, candidate.published_at, candidate.title))
+        assign_names(
+            store, db, source, config.archive.path, {layout: unnamed for layout in source.layouts}
+        )
+        for article_id, candidate in decision.updated:
+            store.update_article(db, article_id, candidate, now)
+        store.record_success(db, source.slug, outcome.cache, now)
+        store.log_fetch(
+            db,
+            _record(
+                source,
+                started,
+                "ok",
+                outcome,
+                new=len(decision.new),
+                updated=len(decision.updated),
+                unchanged=decision.unchanged,
+                filtered=decision.filtered,
+            ),
+        )
+    for warning in feed.warnings:
+        log.info("%s: %s", source.slug, warning)
+    return SourceResult(
+        source.slug,
+        source.name,
+        "ok",
+        new=len(decision.new),
+        updated=len(decision.updated),
+        unchanged=decision.unchanged,
+        filtered=decision.filtered,
+        duplicates=decision.duplicates,
+        warnings=feed.warnings,
+    )
+
+
+def _fail(
+    store: Store,
+    source: SourceConfig,
+    now: datetime,
+    reason: str,
+    *,
+    url: str,
+    status: int | None,
+) -> SourceResult:
+    log.info("%s: %s", source.slug, reason)
+    with store.transaction() as db:
+        store.record_failure(db, source.slug, reason, now)
+        store.log_fetch(
+            db,
+            FetchRecord(
+                source=source.slug,
+                started_at=now,
+                finished_at=datetime.now(UTC),
+                outcome="failed",
+                http_status=status,
+                url=url,
+                error=reason,
+            ),
+        )
+    return SourceResult(source.slug, source.name, "failed", error=reason)
+
+
+def _record(
+    source: SourceConfig,
+    started: datetime,
+    outcome: str,
+    result: FetchResult,
+    **counts: int,
+) -> FetchRecord:
+    return FetchRecord(
+        source=source.slug,
+        started_at=started,
+        finished_at=datetime.now(UTC),
+        outcome=outcome,
+        http_status=result.status,
+        url=result.url,
+        final_url=result.final_url,
+        bytes=len(result.body),
+        attempts=result.attempts,
+        **counts,
+    )

@@ -1,0 +1,529 @@
+"""The store: one SQLite file in WAL mode, the single source of truth.
+
+Tables: ``sources`` (HTTP validators and health), ``articles`` (one row per
+stable key, with the names its files were given), ``revisions`` (every content
+an article has had; the newest is current) and ``fetch_log``. The schema lives
+here only, versioned by ``PRAGMA user_version`` and moved forward by numbered
+migrations, each a plain function run in its own transaction.
+
+Times are integers, milliseconds since the epoch in UTC. Nothing is ever
+deleted by a run; a source's results are committed in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from .decide import Candidate, Known
+from .errors import StoreError
+from .models import HttpCache
+
+# Ids of the markdown layout count down from 0xFFFFF (SPEC.md "markdown").
+FIRST_MARKDOWN_ID = 0xFFFFF
+# SQLite caps bound parameters (999 in old builds); look keys up in chunks below it.
+KEY_CHUNK = 500
+BUSY_TIMEOUT_MS = 30_000
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def to_ms(moment: datetime) -> int:
+    """Milliseconds since the epoch, exactly (no float rounding)."""
+    return (moment - EPOCH) // timedelta(milliseconds=1)
+
+
+def from_ms(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+@dataclass(frozen=True)
+class StoredSource:
+    slug: str
+    name: str
+    url: str
+    cache: HttpCache
+    last_attempt_at: datetime | None
+    last_success_at: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+    consecutive_failures: int
+    article_count: int = 0
+    last_7_days: int = 0
+
+
+@dataclass(frozen=True)
+class Article:
+    """An article as publishing sees it: current revision, file names."""
+
+    id: int
+    source: str
+    key: str
+    title: str
+    link: str
+    content: str
+    author: str | None
+    categories: tuple[str, ...]
+    published_at: datetime
+    first_seen_at: datetime
+    revision: int
+    markdown_id: int | None
+    jekyll_path: str | None
+
+
+@dataclass(frozen=True)
+class ListedArticle:
+    title: str
+    published_at: datetime
+    markdown_id: int
+
+
+@dataclass(frozen=True)
+class FetchRecord:
+    source: str
+    started_at: datetime
+    finished_at: datetime
+    outcome: str  # "ok" | "not_modified" | "failed"
+    http_status: int | None = None
+    url: str = ""
+    final_url: str | None = None
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    filtered: int = 0
+    error: str | None = None
+    bytes: int = 0
+    attempts: int = 0
+
+
+# -- schema -------------------------------------------------------------------
+
+
+def _run_script(db: sqlite3.Connection, script: str) -> None:
+    """Statement by statement: ``executescript`` would commit the migration's transaction."""
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def _migration_1(db: sqlite3.Connection) -> None:
+    _run_script(
+        db,
+        """
+        CREATE TABLE sources (
+            slug TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            url TEXT NOT NULL,
+            etag TEXT,
+            last_modified TEXT,
+            last_attempt_at INTEGER,
+            last_success_at INTEGER,
+            last_error TEXT,
+            last_error_at INTEGER,
+            consecutive_failures INTEGER NOT NULL DEFAULT 0,
+            next_markdown_id INTEGER NOT NULL DEFAULT 1048575
+        );
+        CREATE TABLE articles (
+            id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL REFERENCES sources(slug),
+            key TEXT NOT NULL,
+            guid TEXT,
+            link TEXT NOT NULL,
+            title TEXT NOT NULL,
+            author TEXT,
+            categories TEXT NOT NULL DEFAULT '[]',
+            published_at INTEGER NOT NULL,
+            date_from_feed INTEGER NOT NULL,
+            first_seen_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            revision INTEGER NOT NULL DEFAULT 1,
+            fingerprint TEXT NOT NULL,
+            markdown_id INTEGER,
+            jekyll_path TEXT,
+            dirty INTEGER NOT NULL DEFAULT 1,
+            UNIQUE (source, key)
+        );
+        CREATE UNIQUE INDEX articles_jekyll_path
+            ON articles (jekyll_path COLLATE NOCASE) WHERE jekyll_path IS NOT NULL;
+        CREATE UNIQUE INDEX articles_markdown_id
+            ON articles (source, markdown_id) WHERE markdown_id IS NOT NULL;
+        CREATE INDEX articles_newest ON articles (source, published_at DESC);
+        CREATE INDEX articles_dirty ON articles (dirty) WHERE dirty = 1;
+        CREATE INDEX articles_no_markdown_id ON articles (source) WHERE markdown_id IS NULL;
+        CREATE INDEX articles_no_jekyll_path ON articles (source) WHERE jekyll_path IS NULL;
+        CREATE TABLE revisions (
+            article_id INTEGER NOT NULL REFERENCES articles(id),
+            revision INTEGER NOT NULL,
+            seen_at INTEGER NOT NULL,
+            title TEXT NOT NULL,
+            link TEXT NOT NULL,
+            content TEXT NOT NULL,
+            PRIMARY KEY (article_id, revision)
+        ) WITHOUT ROWID;
+        CREATE TABLE fetch_log (
+            id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL,
+            started_at INTEGER NOT NULL,
+            finished_at INTEGER NOT NULL,
+            outcome TEXT NOT NULL,
+            http_status INTEGER,
+            url TEXT NOT NULL,
+            final_url TEXT,
+            new INTEGER NOT NULL DEFAULT 0,
+            updated INTEGER NOT NULL DEFAULT 0,
+            unchanged INTEGER NOT NULL DEFAULT 0,
+            filtered INTEGER NOT NULL DEFAULT 0,
+            error TEXT,
+            bytes INTEGER NOT NULL DEFAULT 0,
+            attempts INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX fetch_log_by_source ON fetch_log (source, started_at DESC);
+        """
+    )
+
+
+# Append only: a migration once released is never edited, only followed by another.
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migration_1,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class Store:
+    """A connection to the store; open with :func:`open_store`."""
+
+    def __init__(self, db: sqlite3.Connection, path: Path) -> None:
+        self.db = db
+        self.path = path
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE … COMMIT, or ROLLBACK on any exception."""
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as e:
+            raise StoreError(self.path, f"cannot start a transaction: {e}") from e
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        else:
+            try:
+                self.db.execute("COMMIT")
+            except sqlite3.Error as e:
+                self.db.execute("ROLLBACK")
+                raise StoreError(self.path, f"cannot commit: {e}") from e
+
+    # -- sources --------------------------------------------------------------
+    def sync_sources(self, sources: Iterable[tuple[str, str, str]]) -> None:
+        """Make the sources table know every configured (slug, name, url)."""
+        with self.transaction() as db:
+            for slug, name, url in sources:
+                db.execute(
+                    "INSERT INTO sources (slug, name, url) VALUES (?, ?, ?) "
+                    "ON CONFLICT (slug) DO UPDATE SET name = excluded.name, url = excluded.url",
+                    (slug, name, url),
+                )
+
+    def http_cache(self, slug: str) -> HttpCache:
+        row = self.db.execute(
+            "SELECT etag, last_modified, url FROM sources WHERE slug = ?", (slug,)
+        ).fetchone()
+        if row is None:
+            return HttpCache()
+        return HttpCache(etag=row[0], last_modified=row[1])
+
+    def sources(self, now: datetime | None = None) -> list[StoredSource]:
+        week_ago = to_ms(now) - 7 * 86_400_000 if now else 0
+        rows = self.db.execute(
+            """
+            SELECT s.slug, s.name, s.url, s.etag, s.last_modified, s.last_attempt_at,
+                   s.last_success_at, s.last_error, s.last_error_at, s.consecutive_failures,
+                   (SELECT count(*) FROM articles a WHERE a.source = s.slug),
+                   (SELECT count(*) FROM articles a
+                     WHERE a.source = s.slug AND a.first_seen_at >= ?)
+            FROM sources s ORDER BY s.slug
+            """,
+            (week_ago,),
+        ).fetchall()
+        return [
+            StoredSource(
+                slug=r[0],
+                name=r[1],
+                url=r[2],
+                cache=HttpCache(r[3], r[4]),
+                last_attempt_at=_maybe_time(r[5]),
+                last_success_at=_maybe_time(r[6]),
+                last_error=r[7],
+                last_error_at=_maybe_time(r[8]),
+                consecutive_failures=r[9],
+                article_count=r[10],
+                last_7_days=r[11],
+            )
+            for r in rows
+        ]
+
+    def known(self, slug: str, keys: Sequence[str]) -> dict[str, Known]:
+        found: dict[str, Known] = {}
+        for start in range(0, len(keys), KEY_CHUNK):
+            chunk = keys[start : start + KEY_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            for key, article_id, print_ in self.db.execute(
+                f"SELECT key, id, fingerprint FROM articles WHERE source = ? AND key IN ({marks})",
+                (slug, *chunk),
+            ):
+                found[key] = Known(article_id, print_)
+        return found
+
+    # -- writes within a transaction --------------------------------------------
+    def record_success(
+        self, db: sqlite3.Connection, slug: str, cache: HttpCache | None, at: datetime
+    ) -> None:
+        if cache is not None:
+            db.execute(
+                "UPDATE sources SET etag = ?, last_modified = ? WHERE slug = ?",
+                (cache.etag, cache.last_modified, slug),
+            )
+        db.execute(
+            "UPDATE sources SET last_attempt_at = ?, last_success_at = ?, "
+            "consecutive_failures = 0 WHERE slug = ?",
+            (to_ms(at), to_ms(at), slug),
+        )
+
+    def record_failure(self, db: sqlite3.Connection, slug: str, error: str, at: datetime) -> None:
+        db.execute(
+            "UPDATE sources SET last_attempt_at = ?, last_error = ?, last_error_at = ?, "
+            "consecutive_failures = consecutive_failures + 1 WHERE slug = ?",
+            (to_ms(at), error, to_ms(at), slug),
+        )
+
+    def log_fetch(self, db: sqlite3.Connection, record: FetchRecord) -> None:
+        db.execute(
+            "INSERT INTO fetch_log (source, started_at, finished_at, outcome, http_status, url, "
+            "final_url, new, updated, unchanged, filtered, error, bytes, attempts) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                record.source,
+                to_ms(record.started_at),
+                to_ms(record.finished_at),
+                record.outcome,
+                record.http_status,
+                record.url,
+                record.final_url,
+                record.new,
+                record.updated,
+                record.unchanged,
+                record.filtered,
+                record.error,
+                record.bytes,
+                record.attempts,
+            ),
+        )
+
+    def insert_article(
+        self,
+        db: sqlite3.Connection,
+        slug: str,
+        candidate: Candidate,
+        seen_at: datetime,
+    ) -> int:
+        cursor = db.execute(
+            "INSERT INTO articles (source, key, guid, link, title, author, categories, "
+            "published_at, date_from_feed, first_seen_at, updated_at, revision, fingerprint, "
+            "dirty) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, 1)",
+            (
+                slug,
+                candidate.key,
+                candidate.guid,
+                candidate.link,
+                candidate.title,
+                candidate.author,
+                json.dumps(candidate.categories, ensure_ascii=False),
+                to_ms(candidate.published_at),
+                int(candidate.date_from_feed),
+                to_ms(seen_at),
+                to_ms(seen_at),
+                candidate.fingerprint,
+            ),
+        )
+        article_id = int(cursor.lastrowid or 0)
+        self._add_revision(db, article_id, 1, candidate, seen_at)
+        return article_id
+
+    def update_article(
+        self, db: sqlite3.Connection, article_id: int, candidate: Candidate, seen_at: datetime
+    ) -> None:
+        """A new revision; the published time and the file names stay as first given."""
+        (revision,) = db.execute(
+            "SELECT revision FROM articles WHERE id = ?", (article_id,)
+        ).fetchone()
+        db.execute(
+            "UPDATE articles SET link = ?, title = ?, author = ?, categories = ?, updated_at = ?, "
+            "revision = ?, fingerprint = ?, dirty = 1 WHERE id = ?",
+            (
+                candidate.link,
+                candidate.title,
+                candidate.author,
+                json.dumps(candidate.categories, ensure_ascii=False),
+                to_ms(seen_at),
+                revision + 1,
+                candidate.fingerprint,
+                article_id,
+            ),
+        )
+        self._add_revision(db, article_id, revision + 1, candidate, seen_at)
+
+    def _add_revision(
+        self,
+        db: sqlite3.Connection,
+        article_id: int,
+        revision: int,
+        candidate: Candidate,
+        seen_at: datetime,
+    ) -> None:
+        db.execute(
+            "INSERT INTO revisions (article_id, revision, seen_at, title, link, content) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (article_id, revision, to_ms(seen_at), candidate.title, candidate.link,
+             candidate.content),
+        )
+
+    def take_markdown_ids(self, db: sqlite3.Connection, slug: str, count: int) -> list[int]:
+        """The next ``count`` ids of a source, counting down (SPEC.md "markdown")."""
+        (next_id,) = db.execute(
+            "SELECT next_markdown_id FROM sources WHERE slug = ?", (slug,)
+        ).fetchone()
+        if next_id - count < -1:
+            raise StoreError(self.path, f"source {slug!r} has used every markdown id")
+        db.execute(
+            "UPDATE sources SET next_markdown_id = ? WHERE slug = ?", (next_id - count, slug)
+        )
+        return list(range(next_id, next_id - count, -1))
+
+    def set_markdown_id(self, db: sqlite3.Connection, article_id: int, markdown_id: int) -> None:
+        db.execute("UPDATE articles SET markdown_id = ? WHERE id = ?", (markdown_id, article_id))
+
+    def jekyll_path_taken(self, db: sqlite3.Connection, path: str) -> bool:
+        row = db.execute(
+            "SELECT 1 FROM articles WHERE jekyll_path = ? COLLATE NOCASE", (path,)
+        ).fetchone()
+        return row is not None
+
+    def set_jekyll_path(self, db: sqlite3.Connection, article_id: int, path: str) -> None:
+        db.execute("UPDATE articles SET jekyll_path = ? WHERE id = ?", (path, article_id))
+
+    # -- reads for publishing -----------------------------------------------------
+    _ARTICLE_COLUMNS = (
+        "a.id, a.source, a.key, a.title, a.link, r.content, a.author, a.categories, "
+        "a.published_at, a.first_seen_at, a.revision, a.markdown_id, a.jekyll_path"
+    )
+    _ARTICLE_JOIN = "articles a JOIN revisions r ON r.article_id = a.id AND r.revision = a.revision"
+
+    def articles(self, *, dirty_only: bool, source: str | None = None) -> Iterator[Article]:
+        where = []
+        params: list[object] = []
+        if dirty_only:
+            where.append("a.dirty = 1")
+        if source is not None:
+            where.append("a.source = ?")
+            params.append(source)
+        clause = ("WHERE " + " AND ".join(where)) if where else ""
+        cursor = self.db.execute(
+            f"SELECT {self._ARTICLE_COLUMNS} FROM {self._ARTICLE_JOIN} {clause} ORDER BY a.id",
+            params,
+        )
+        for row in cursor:
+            yield _article(row)
+
+    def newest(self, source: str, limit: int) -> list[ListedArticle]:
+        """The newest articles of a source that have a markdown id, for its list."""
+        rows = self.db.execute(
+            "SELECT title, published_at, markdown_id FROM articles "
+            "WHERE source = ? AND markdown_id IS NOT NULL "
+            "ORDER BY published_at DESC, markdown_id ASC LIMIT ?",
+            (source, limit),
+        ).fetchall()
+        return [ListedArticle(r[0], from_ms(r[1]), r[2]) for r in rows]
+
+    def unnamed(self, source: str, layout: str) -> list[tuple[int, datetime, str]]:
+        """(id, published_at, title) of articles with no file name yet in ``layout``, oldest first."""
+        column = "markdown_id" if layout == "markdown" else "jekyll_path"
+        rows = self.db.execute(
+            f"SELECT id, published_at, title FROM articles WHERE source = ? AND {column} IS NULL "
+            "ORDER BY published_at ASC, id DESC",
+            (source,),
+        ).fetchall()
+        return [(r[0], from_ms(r[1]), r[2]) for r in rows]
+
+    def mark_clean(self, article_ids: Sequence[int]) -> None:
+        with self.transaction() as db:
+            db.executemany("UPDATE articles SET dirty = 0 WHERE id = ?", [(i,) for i in article_ids])
+
+    def integrity_ok(self) -> bool:
+        (result,) = self.db.execute("PRAGMA integrity_check").fetchone()
+        return bool(result == "ok")
+
+
+def open_store(path: Path) -> Store:
+    """Open (creating if needed) and migrate the store at ``path``."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        db.execute("PRAGMA journal_mode = WAL")
+        # NORMAL is durable across application crashes in WAL mode; only a power
+        # loss may drop the last transactions, never corrupt the file.
+        db.execute("PRAGMA synchronous = NORMAL")
+        db.execute("PRAGMA foreign_keys = ON")
+    except (sqlite3.Error, OSError) as e:
+        raise StoreError(path, f"cannot open the store: {e}") from e
+    store = Store(db, path)
+    _migrate(store)
+    return store
+
+
+def _migrate(store: Store) -> None:
+    try:
+        (version,) = store.db.execute("PRAGMA user_version").fetchone()
+    except sqlite3.DatabaseError as e:
+        raise StoreError(store.path, f"not a newsmirror store (or damaged): {e}") from e
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            store.path,
+            f"schema version {version} is newer than this newsmirror knows ({SCHEMA_VERSION}); "
+            "upgrade newsmirror",
+        )
+    for number in range(version, SCHEMA_VERSION):
+        with store.transaction() as db:
+            MIGRATIONS[number](db)
+            db.execute(f"PRAGMA user_version = {number + 1}")
+
+
+def _maybe_time(ms: int | None) -> datetime | None:
+    return None if ms is None else from_ms(ms)
+
+
+def _article(row: Sequence[object]) -> Article:
+    return Article(
+        id=int(row[0]),  # type: ignore[call-overload]
+        source=str(row[1]),
+        key=str(row[2]),
+        title=str(row[3]),
+        link=str(row[4]),
+        content=str(row[5]),
+        author=row[6] if row[6] is None else str(row[6]),
+        categories=tuple(json.loads(str(row[7]))),
+        published_at=from_ms(int(row[8])),  # type: ignore[call-overload]
+        first_seen_at=from_ms(int(row[9])),  # type: ignore[call-overload]
+        revision=int(row[10]),  # type: ignore[call-overload]
+        markdown_id=None if row[11] is None else int(row[11]),  # type: ignore[call-overload]
+        jekyll_path=None if row[12] is None else str(row[12]),
+    )

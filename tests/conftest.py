@@ -1,0 +1,28 @@
+"""Fixtures shared by the tests: a real HTTP server on 127.0.0.1, paths to shared data."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from newsmirror.localserver import LocalServer
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+CORPUS = SHARED / "corpus"
+SEEDS = SHARED / "seeds"
+
+
+def need_shared(path: Path) -> Path:
+    """``path`` under ../shared, or skip: a fresh clone has no ../shared beside it."""
+    if not path.exists():
+        pytest.skip(f"{path} not present (../shared sits beside the checkout in CI only)")
+    return path
+
+
+@pytest.fixture
+def server() -> Iterator[LocalServer]:
+    with LocalServer() as running:
+        yield running
