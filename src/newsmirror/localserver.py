@@ -27,6 +27,9 @@ LOOPBACK = "127.0.0.1"
 LISTEN_BACKLOG = 256
 # A fixed Last-Modified for in-memory routes, so that answers are reproducible.
 DEFAULT_LAST_MODIFIED = "Sat, 21 Nov 2026 00:00:00 GMT"
+# How often serve_forever checks for stop(); the stdlib's 0.5 s made every stop
+# (every test using the server) wait up to half a second.
+SHUTDOWN_POLL_INTERVAL = 0.02
 
 
 @dataclass(frozen=True)
@@ -106,7 +109,10 @@ class LocalServer:
     # -- life -------------------------------------------------------------
     def start(self) -> LocalServer:
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="newsmirror-localserver", daemon=True
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": SHUTDOWN_POLL_INTERVAL},
+            name="newsmirror-localserver",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -194,6 +200,10 @@ class _Server(ThreadingHTTPServer):
 class _RequestHandler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
+    # TCP_NODELAY: headers and body go out in separate writes; with Nagle on, the
+    # body's last segment waits for the client's delayed ACK (~40 ms on Linux) on
+    # every keep-alive answer: 200 feeds of 50 KB took 2 s instead of 25 ms.
+    disable_nagle_algorithm = True
 
     def do_GET(self) -> None:
         self._handle(send_body=True)
