@@ -182,14 +182,12 @@ def _demo(args: argparse.Namespace, console: Console) -> int:
     from .demo import run_demo
 
     folder = Path(args.dir)
-    console.print("Serving the demo feeds on 127.0.0.1 and running the mirror…")
-    report = run_demo(
-        folder,
-        on_second_run=lambda: console.print(
-            "\nRunning again: unchanged feeds answer 304 and no file changes…"
-        ),
-    )
+    console.print("Serving the demo feeds on 127.0.0.1 and running the mirror twice…")
+    with _progress(console) as progress:
+        task = progress.add_task("fetching", total=None)
+        report = run_demo(folder, on_result=lambda r: progress.advance(task))
     _print_run(console, report.first)
+    console.print("\nThe second run: unchanged feeds answer 304 and no file changes.")
     _print_run(console, report.second)
     console.print(
         f"\n[bold]Done.[/] Look in:\n"

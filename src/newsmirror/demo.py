@@ -9,7 +9,6 @@ changes no file. Nothing leaves the loopback interface.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -69,7 +68,6 @@ def run_demo(
     *,
     now: datetime | None = None,
     on_result: OnResult | None = None,
-    on_second_run: Callable[[], None] | None = None,
 ) -> DemoReport:
     """Serve the demo feeds, write a config into ``folder`` and run the mirror twice."""
     now = now or datetime.now(UTC)
@@ -85,8 +83,6 @@ def run_demo(
         config_path.write_text(_config_text(server, now), encoding="utf-8")
         with open_mirror(config_path) as mirror:
             first = mirror.run(now=now, on_result=on_result)
-            if on_second_run is not None:
-                on_second_run()
             second = mirror.run(now=now, on_result=on_result)
             config = mirror.config
     return DemoReport(
