@@ -79,7 +79,9 @@ def write_config(folder: Path, sources: Sequence[dict[str, object]], extra: str 
             elif isinstance(value, bool):
                 lines.append(f"{key} = {'true' if value else 'false'}")
             elif isinstance(value, list):
-                lines.append(f"{key} = [{', '.join(repr(v).replace(chr(39), chr(34)) for v in value)}]")
+                lines.append(
+                    f"{key} = [{', '.join(repr(v).replace(chr(39), chr(34)) for v in value)}]"
+                )
             else:
                 lines.append(f"{key} = {value}")
     path = folder / "newsmirror.toml"

@@ -80,7 +80,9 @@ def test_every_key_is_read(tmp_path: Path) -> None:
 
 
 def test_defaults(tmp_path: Path) -> None:
-    config = load_config(write(tmp_path, '[[source]]\nname="a"\nslug="a"\nurl="https://a.example/"'))
+    config = load_config(
+        write(tmp_path, '[[source]]\nname="a"\nslug="a"\nurl="https://a.example/"')
+    )
     assert config.archive.path == tmp_path / "archive"
     assert config.archive.store == tmp_path / "newsmirror.sqlite"
     assert config.archive.timezone == "Asia/Shanghai"
@@ -92,30 +94,53 @@ def test_defaults(tmp_path: Path) -> None:
     ("text", "key", "words"),
     [
         ("[archive]\npaht = 'x'", "archive.paht", "did you mean 'path'"),
-        ("[[source]]\nname='a'\nslug='a'\nurl='https://a.example/'\nfull_txt=true",
-         "source[0].full_txt", "did you mean 'full_text'"),
+        (
+            "[[source]]\nname='a'\nslug='a'\nurl='https://a.example/'\nfull_txt=true",
+            "source[0].full_txt",
+            "did you mean 'full_text'",
+        ),
         ("[[source]]\nname='a'\nslug='a'", "source[0].url", "missing"),
         ("[[source]]\nname='a'\nslug='a'\nurl='ftp://a.example/'", "source[0].url", "http"),
         ("[[source]]\nslug='a'\nurl='https://a.example/'", "source[0].name", "missing"),
         ("[[source]]\nname='a'\nslug='A B'\nurl='https://a.example/'", "source[0].slug", "slug"),
-        ("[[source]]\nname='a'\nslug='a'\nurl='https://a.example/'\n"
-         "[[source]]\nname='b'\nslug='a'\nurl='https://b.example/'", "source[1].slug", "duplicate"),
-        ("[[source]]\nname='a'\nslug='a'\nurl='https://a.example/'\n"
-         "[[source]]\nname='a'\nslug='b'\nurl='https://b.example/'", "source[1].name", "duplicate"),
+        (
+            "[[source]]\nname='a'\nslug='a'\nurl='https://a.example/'\n"
+            "[[source]]\nname='b'\nslug='a'\nurl='https://b.example/'",
+            "source[1].slug",
+            "duplicate",
+        ),
+        (
+            "[[source]]\nname='a'\nslug='a'\nurl='https://a.example/'\n"
+            "[[source]]\nname='a'\nslug='b'\nurl='https://b.example/'",
+            "source[1].name",
+            "duplicate",
+        ),
         ("[archive]\nlayouts = ['hugo']", "archive.layouts", "unknown layout"),
         ("[archive]\ntimezone = 'Mars/Base'", "archive.timezone", "unknown time zone"),
         ("[archive]\nimages = 'steal'", "archive.images", "keep, proxy, mirror"),
         ("[archive]\nimage_proxy = 'https://p.example/'", "archive.image_proxy", "{url}"),
-        ("[[source]]\nname='a'\nslug='a'\nurl='https://a.example/'\ninclude={category='('}",
-         "source[0].include.category", "regular expression"),
-        ("[[source]]\nname='a'\nslug='a'\nurl='https://a.example/'\ninclude={author='x'}",
-         "source[0].include.author", "unknown key"),
-        ("[[source]]\nname='a'\nslug='a'\nurl='https://a.example/'\nid_pattern='a-\\\\d+'",
-         "source[0].id_pattern", "capturing group"),
+        (
+            "[[source]]\nname='a'\nslug='a'\nurl='https://a.example/'\ninclude={category='('}",
+            "source[0].include.category",
+            "regular expression",
+        ),
+        (
+            "[[source]]\nname='a'\nslug='a'\nurl='https://a.example/'\ninclude={author='x'}",
+            "source[0].include.author",
+            "unknown key",
+        ),
+        (
+            "[[source]]\nname='a'\nslug='a'\nurl='https://a.example/'\nid_pattern='a-\\\\d+'",
+            "source[0].id_pattern",
+            "capturing group",
+        ),
         ("[fetch]\ntimeout = 'soon'", "fetch.timeout", "number"),
         ("[fetch]\nretries = -1", "fetch.retries", "at least"),
-        ("[[source]]\nname='a'\nslug='a'\nurl='https://a.example/'\nfull_text='yes'",
-         "source[0].full_text", "true or false"),
+        (
+            "[[source]]\nname='a'\nslug='a'\nurl='https://a.example/'\nfull_text='yes'",
+            "source[0].full_text",
+            "true or false",
+        ),
         ("colour = 'red'", "colour", "unknown key"),
     ],
 )

@@ -62,7 +62,7 @@ def test_mixed_scripts_only_space_between_spaced_letters() -> None:
 
 
 def test_pre_keeps_its_line_breaks_as_character_references() -> None:
-    html = "<p>代码：</p>\n<pre class=\"py\">def f():\n    return 1\n</pre>\n<p>完</p>"
+    html = '<p>代码：</p>\n<pre class="py">def f():\n    return 1\n</pre>\n<p>完</p>'
     out = formats.flatten_content(html)
     assert out == '<p>代码：</p><pre class="py">def f():&#10;    return 1&#10;</pre><p>完</p>'
 
@@ -203,7 +203,7 @@ def test_jekyll_name_cuts_to_50_characters_then_replaces_slashes() -> None:
 
 @pytest.mark.parametrize(
     "title",
-    ["../../etc/passwd", "..", "CON", "a\\b:c*d?e\"f<g>h|i", "tab\tnul\x00", "   ", ".hidden"],
+    ["../../etc/passwd", "..", "CON", 'a\\b:c*d?e"f<g>h|i', "tab\tnul\x00", "   ", ".hidden"],
 )
 def test_jekyll_names_cannot_escape_or_break_a_file_system(title: str) -> None:
     name = jekyll_name(DAY, title, never)
@@ -263,7 +263,5 @@ def test_source_list_format_in_archive_time_zone() -> None:
 def test_readme_links_every_list() -> None:
     text = formats.readme("新闻镜像", ["德国之声", "BBC 中文"])
     assert text == (
-        "新闻镜像\n------\n\n"
-        "[德国之声](lists/德国之声.md)\n\n"
-        "[BBC 中文](lists/BBC%20中文.md)\n\n"
+        "新闻镜像\n------\n\n[德国之声](lists/德国之声.md)\n\n[BBC 中文](lists/BBC%20中文.md)\n\n"
     )

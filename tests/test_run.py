@@ -45,7 +45,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_run_archives_then_a_second_run_changes_nothing(tmp_path: Path, server: LocalServer) -> None:
+def test_run_archives_then_a_second_run_changes_nothing(
+    tmp_path: Path, server: LocalServer
+) -> None:
     url = server.add("/feed.xml", Route(good_feed(3)))
     config = write_config(tmp_path, [{"name": "城市新闻", "slug": "city", "url": url}])
     first = cli("--config", str(config), "run")
@@ -53,16 +55,23 @@ def test_run_archives_then_a_second_run_changes_nothing(tmp_path: Path, server: 
     assert "城市新闻" in first.stdout
     archive = tmp_path / "archive"
     files = sorted(str(p.relative_to(archive)) for p in archive.rglob("*") if p.is_file())
-    assert files == [
-        "README.md",
-        "_posts/" + f"{(NOW - timedelta(hours=1)).strftime('%Y-%m-%d')}-第1条新闻：城市图书馆延长开放时间.md",
-        "_posts/" + f"{(NOW - timedelta(hours=2)).strftime('%Y-%m-%d')}-第2条新闻：城市图书馆延长开放时间.md",
-        "_posts/" + f"{(NOW - timedelta(hours=3)).strftime('%Y-%m-%d')}-第3条新闻：城市图书馆延长开放时间.md",
-        "articles/city/1048573.md",
-        "articles/city/1048574.md",
-        "articles/city/1048575.md",
-        "lists/城市新闻.md",
-    ] or sorted(files) == files  # dates may fall on two days; checked below
+    assert (
+        files
+        == [
+            "README.md",
+            "_posts/"
+            + f"{(NOW - timedelta(hours=1)).strftime('%Y-%m-%d')}-第1条新闻：城市图书馆延长开放时间.md",
+            "_posts/"
+            + f"{(NOW - timedelta(hours=2)).strftime('%Y-%m-%d')}-第2条新闻：城市图书馆延长开放时间.md",
+            "_posts/"
+            + f"{(NOW - timedelta(hours=3)).strftime('%Y-%m-%d')}-第3条新闻：城市图书馆延长开放时间.md",
+            "articles/city/1048573.md",
+            "articles/city/1048574.md",
+            "articles/city/1048575.md",
+            "lists/城市新闻.md",
+        ]
+        or sorted(files) == files
+    )  # dates may fall on two days; checked below
     # Ids count down in order of publication: the newest article has the smallest id.
     newest = (archive / "articles/city/1048573.md").read_text(encoding="utf-8")
     assert "[第1条新闻" in newest and "<p>第1段正文。</p><p>More text 1 here.</p>" in newest
@@ -81,7 +90,9 @@ def test_run_archives_then_a_second_run_changes_nothing(tmp_path: Path, server: 
 
 def test_new_updated_and_retitled_articles(tmp_path: Path, server: LocalServer) -> None:
     server.add("/feed.xml", Route(good_feed(2)))
-    config = write_config(tmp_path, [{"name": "城市新闻", "slug": "city", "url": server.url("/feed.xml")}])
+    config = write_config(
+        tmp_path, [{"name": "城市新闻", "slug": "city", "url": server.url("/feed.xml")}]
+    )
     with open_mirror(config) as mirror:
         mirror.run()
         archive = mirror.config.archive.path
@@ -138,8 +149,12 @@ def bad_sources(server: LocalServer) -> dict[str, tuple[str, str]]:
         "/bomb.xml",
         lambda r: Response(200, BOMB, {"Content-Encoding": "gzip", "Content-Type": "text/xml"}),
     )
-    server.add("/html.xml", Route(b"<!DOCTYPE html><html><body><p>not a feed</p></body></html>",
-                                  content_type="text/html"))
+    server.add(
+        "/html.xml",
+        Route(
+            b"<!DOCTYPE html><html><body><p>not a feed</p></body></html>", content_type="text/html"
+        ),
+    )
     server.add("/garbage.xml", Route(b"\x00\x01\x02 not xml at all <<<"))
     return {
         "refused": (f"http://127.0.0.1:{free_port()}/feed.xml", "refused"),
@@ -160,7 +175,9 @@ def test_every_kind_of_bad_source_fails_alone_with_a_clear_message(
     server.add("/good.xml", Route(good_feed(2)))
     bad = bad_sources(server)
     sources = [{"name": "好源", "slug": "good", "url": server.url("/good.xml")}]
-    sources += [{"name": f"坏源 {slug}", "slug": slug, "url": url} for slug, (url, _) in bad.items()]
+    sources += [
+        {"name": f"坏源 {slug}", "slug": slug, "url": url} for slug, (url, _) in bad.items()
+    ]
     config = write_config(
         tmp_path, sources, extra="timeout = 1\nmax_bytes = 1048576\nmax_backoff = 1"
     )
@@ -195,7 +212,9 @@ def test_a_500_then_a_200_is_retried_within_the_run(tmp_path: Path, server: Loca
 
 def test_failures_lose_nothing_from_earlier_runs(tmp_path: Path, server: LocalServer) -> None:
     server.add("/feed.xml", Route(good_feed(3)))
-    config = write_config(tmp_path, [{"name": "城市新闻", "slug": "city", "url": server.url("/feed.xml")}])
+    config = write_config(
+        tmp_path, [{"name": "城市新闻", "slug": "city", "url": server.url("/feed.xml")}]
+    )
     assert cli("--config", str(config), "run").returncode == 0
     archive = tmp_path / "archive"
     before = snapshot(archive)

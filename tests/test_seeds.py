@@ -45,7 +45,9 @@ def run_twice(tmp_path: Path, items: dict[str, tuple[str, str, list[str], Item]]
         sources = []
         for slug, (name, path, layouts, item) in items.items():
             server.add(path, Route(rss([item])))
-            sources.append({"name": name, "slug": slug, "url": server.url(path), "layouts": layouts})
+            sources.append(
+                {"name": name, "slug": slug, "url": server.url(path), "layouts": layouts}
+            )
         config = write_config(tmp_path, sources)
         first = cli("--config", str(config), "run")
         assert first.returncode == 0, first.stdout + first.stderr

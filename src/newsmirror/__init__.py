@@ -1,8 +1,8 @@
 """newsmirror: a durable, readable mirror of news feeds.
 
-    from newsmirror import open_mirror
-    with open_mirror("newsmirror.toml") as mirror:
-        mirror.run()
+from newsmirror import open_mirror
+with open_mirror("newsmirror.toml") as mirror:
+    mirror.run()
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ try:
 except PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0.0.0"
 
-from .errors import (  # noqa: E402
+from .errors import (
     ConfigError,
     FetchError,
     NewsmirrorError,
@@ -22,7 +22,7 @@ from .errors import (  # noqa: E402
     PublishError,
     StoreError,
 )
-from .mirror import Mirror, open_mirror  # noqa: E402
+from .mirror import Mirror, open_mirror
 
 __all__ = [
     "ConfigError",

@@ -95,9 +95,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _configure_logging(verbose: int, quiet: bool, console: Console) -> None:
-    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[
-        min(verbose, 2)
-    ]
+    level = (
+        logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    )
     logging.basicConfig(
         level=level,
         format="%(message)s",

@@ -251,7 +251,7 @@ class _Reader:
     ) -> tuple[str, ...]:
         value = data.get("layouts", list(default))
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.fail(prefix + "layouts", "must be a list of strings, e.g. [\"markdown\"]")
+            raise self.fail(prefix + "layouts", 'must be a list of strings, e.g. ["markdown"]')
         for layout in value:
             if layout not in LAYOUTS:
                 raise self.fail(
@@ -294,7 +294,7 @@ class _Reader:
     def filters(self, data: Mapping[str, Any], key: str, prefix: str) -> Filters:
         value = data.get(key, {})
         if not isinstance(value, dict):
-            raise self.fail(prefix + key, "must be a table, e.g. { category = \"regex\" }")
+            raise self.fail(prefix + key, 'must be a table, e.g. { category = "regex" }')
         self.no_unknown(value, FILTER_FIELDS, f"{prefix}{key}.")
         return Filters(
             category=self.regex(value["category"], f"{prefix}{key}.category")
@@ -311,7 +311,7 @@ class _Reader:
         if "name" not in data:
             raise self.fail(prefix + "name", "missing: every source needs a name")
         if "slug" not in data:
-            raise self.fail(prefix + "slug", "missing: every source needs a slug, e.g. \"voa\"")
+            raise self.fail(prefix + "slug", 'missing: every source needs a slug, e.g. "voa"')
         slug = self.string(data, "slug", prefix, "")
         if not SLUG_PATTERN.match(slug):
             raise self.fail(
@@ -323,7 +323,8 @@ class _Reader:
             id_pattern = self.regex(data["id_pattern"], prefix + "id_pattern")
             if id_pattern.groups < 1:
                 raise self.fail(
-                    prefix + "id_pattern", "must have a capturing group: the stable part, e.g. a-(\\d+)"
+                    prefix + "id_pattern",
+                    "must have a capturing group: the stable part, e.g. a-(\\d+)",
                 )
         return SourceConfig(
             name=self.string(data, "name", prefix, "").strip(),

@@ -72,9 +72,7 @@ def run_demo(
     """Serve the demo feeds, write a config into ``folder`` and run the mirror twice."""
     now = now or datetime.now(UTC)
     config_path = folder / DEFAULT_CONFIG_NAME
-    if config_path.exists() and not config_path.read_text(encoding="utf-8").startswith(
-        DEMO_MARKER
-    ):
+    if config_path.exists() and not config_path.read_text(encoding="utf-8").startswith(DEMO_MARKER):
         raise ConfigError(config_path, "exists and is not a demo config; choose an empty folder")
     folder.mkdir(parents=True, exist_ok=True)
     with LocalServer() as server:

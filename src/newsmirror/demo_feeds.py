@@ -131,7 +131,8 @@ _TIANQI = _Desk(
             # A relative image URL: the clean stage must make it absolute.
             (
                 (
-                    '<figure>\n<img src="/images/2026/rime-east-field.jpg" alt="城东观测场的雾凇">\n'
+                    '<figure>\n<img src="/images/2026/rime-east-field.jpg" '
+                    'alt="城东观测场的雾凇">\n'
                     "<figcaption>清晨的观测场栏杆（本台观测组摄）</figcaption>\n</figure>"
                 ),
             ),
@@ -840,7 +841,7 @@ def _rss1(desk: _Desk, items: tuple[_Item, ...], now: datetime) -> bytes:
         "      </rdf:Seq>\n    </items>\n",
         "  </channel>\n",
     ]
-    for item, resource in zip(items, about):
+    for item, resource in zip(items, about, strict=True):
         out.append(f"  <item rdf:about={_attr(resource)}>\n")
         out.append(f"    <title>{_text(item.story.title)}</title>\n")
         out.append(f"    <link>{_text(item.link)}</link>\n")

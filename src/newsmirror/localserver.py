@@ -140,9 +140,7 @@ class LocalServer:
     def _answer(self, request: Request) -> Response:
         with self._lock:
             self.requests.append(request)
-            route = self.routes.get(request.path) or self.routes.get(
-                urlsplit(request.path).path
-            )
+            route = self.routes.get(request.path) or self.routes.get(urlsplit(request.path).path)
         if route is None and self.root is not None:
             route = self._file_route(request.path)
         if route is None:
@@ -231,5 +229,5 @@ class _RequestHandler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         """Stay quiet: the demo and the tests print what matters themselves."""

@@ -184,7 +184,7 @@ def _migration_1(db: sqlite3.Connection) -> None:
             attempts INTEGER NOT NULL DEFAULT 0
         );
         CREATE INDEX fetch_log_by_source ON fetch_log (source, started_at DESC);
-        """
+        """,
     )
 
 
@@ -392,8 +392,14 @@ class Store:
         db.execute(
             "INSERT INTO revisions (article_id, revision, seen_at, title, link, content) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            (article_id, revision, to_ms(seen_at), candidate.title, candidate.link,
-             candidate.content),
+            (
+                article_id,
+                revision,
+                to_ms(seen_at),
+                candidate.title,
+                candidate.link,
+                candidate.content,
+            ),
         )
 
     def take_markdown_ids(self, db: sqlite3.Connection, slug: str, count: int) -> list[int]:
@@ -454,7 +460,7 @@ class Store:
         return [ListedArticle(r[0], from_ms(r[1]), r[2]) for r in rows]
 
     def unnamed(self, source: str, layout: str) -> list[tuple[int, datetime, str]]:
-        """(id, published_at, title) of articles with no file name yet in ``layout``, oldest first."""
+        """(id, published_at, title) of articles not yet named in ``layout``, oldest first."""
         column = "markdown_id" if layout == "markdown" else "jekyll_path"
         rows = self.db.execute(
             f"SELECT id, published_at, title FROM articles WHERE source = ? AND {column} IS NULL "
@@ -465,7 +471,9 @@ class Store:
 
     def mark_clean(self, article_ids: Sequence[int]) -> None:
         with self.transaction() as db:
-            db.executemany("UPDATE articles SET dirty = 0 WHERE id = ?", [(i,) for i in article_ids])
+            db.executemany(
+                "UPDATE articles SET dirty = 0 WHERE id = ?", [(i,) for i in article_ids]
+            )
 
     def integrity_ok(self) -> bool:
         (result,) = self.db.execute("PRAGMA integrity_check").fetchone()

@@ -104,9 +104,7 @@ def _write_article(root: Path, article: Article, source: SourceConfig) -> list[s
     return [path for path, text in files if write_if_changed(root / path, text.encode("utf-8"))]
 
 
-def _write_lists(
-    store: Store, config: Config, touched: set[str], everything: bool
-) -> list[str]:
+def _write_lists(store: Store, config: Config, touched: set[str], everything: bool) -> list[str]:
     root = config.archive.path
     sources = [s for s in config.sources if "markdown" in s.layouts]
     written = []

@@ -8,6 +8,7 @@ modification time, so a run that changes nothing leaves git and rsync idle.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -37,10 +38,8 @@ def write_if_changed(path: Path, data: bytes) -> bool:
         os.chmod(temp, 0o644)
         os.replace(temp, path)
     except OSError as e:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(temp)
-        except OSError:
-            pass
         raise PublishError(path, f"cannot write: {e.strerror}") from e
     return True
 

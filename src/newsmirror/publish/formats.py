@@ -156,7 +156,8 @@ def _link_target(url: str) -> str:
 def header(article: Article) -> str:
     """The three lines that open every article file."""
     title = article.title.strip(JS_WHITESPACE)
-    return f"<!--{to_ms(article.published_at)}-->\n[{title}]({_link_target(article.link)})\n------\n"
+    link = _link_target(article.link)
+    return f"<!--{to_ms(article.published_at)}-->\n[{title}]({link})\n------\n"
 
 
 def jekyll_post(article: Article, source_name: str) -> str:
@@ -184,9 +185,7 @@ def markdown_article(article: Article) -> str:
 # -- lists and README ---------------------------------------------------------
 
 
-def source_list(
-    source_name: str, slug: str, newest: Sequence[ListedArticle], zone: tzinfo
-) -> str:
+def source_list(source_name: str, slug: str, newest: Sequence[ListedArticle], zone: tzinfo) -> str:
     """``lists/{name}.md``: the name, ``------``, then the newest articles, newest first."""
     lines = [f"{source_name}\n------\n\n"]
     for article in newest[:LIST_LENGTH]:
