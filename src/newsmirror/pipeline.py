@@ -214,7 +214,10 @@ def _record(
     started: datetime,
     outcome: str,
     result: FetchResult,
-    **counts: int,
+    new: int = 0,
+    updated: int = 0,
+    unchanged: int = 0,
+    filtered: int = 0,
 ) -> FetchRecord:
     return FetchRecord(
         source=source.slug,
@@ -226,5 +229,8 @@ def _record(
         final_url=result.final_url,
         bytes=len(result.body),
         attempts=result.attempts,
-        **counts,
+        new=new,
+        updated=updated,
+        unchanged=unchanged,
+        filtered=filtered,
     )

@@ -13,7 +13,7 @@ Publishing never fetches, never parses and never changes an article.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -38,7 +38,7 @@ def assign_names(
     db: sqlite3.Connection,
     source: SourceConfig,
     archive: Path,
-    unnamed: dict[str, Sequence[tuple[int, datetime, str]]],
+    unnamed: Mapping[str, Sequence[tuple[int, datetime, str]]],
 ) -> None:
     """Give file names to articles that have none yet, oldest first, per layout.
 
