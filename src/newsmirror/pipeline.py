@@ -214,6 +214,7 @@ def _record(
     started: datetime,
     outcome: str,
     result: FetchResult,
+    *,
     new: int = 0,
     updated: int = 0,
     unchanged: int = 0,
