@@ -1,0 +1,105 @@
+"""The SQLite store: schema versions, transactions, ids, a real file on disk."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from newsmirror.decide import candidates
+from newsmirror.errors import StoreError
+from newsmirror.models import Entry, HttpCache
+from newsmirror.store import FIRST_MARKDOWN_ID, SCHEMA_VERSION, from_ms, open_store, to_ms
+
+from .test_decide import source
+
+NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+
+
+def test_new_store_is_wal_and_at_the_latest_schema(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "s.sqlite")
+    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    tables = {r[0] for r in store.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"sources", "articles", "revisions", "fetch_log"} <= tables
+    assert store.integrity_ok()
+    store.close()
+    # Opening again migrates nothing and keeps the data.
+    again = open_store(tmp_path / "s.sqlite")
+    assert again.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    again.close()
+
+
+def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(StoreError, match="newer than this newsmirror"):
+        open_store(path)
+
+
+def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError) as caught:
+        open_store(path)
+    assert str(path) in str(caught.value)
+
+
+def test_transaction_rolls_back_on_error(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "s.sqlite")
+    store.sync_sources([("a", "甲", "https://a.example/")])
+    with pytest.raises(RuntimeError), store.transaction() as db:
+        store.record_success(db, "a", HttpCache('"v1"', None), NOW)
+        raise RuntimeError("crash half way")
+    assert store.http_cache("a") == HttpCache()
+    with store.transaction() as db:
+        store.record_success(db, "a", HttpCache('"v1"', "Sat, 21 Nov 2026 00:00:00 GMT"), NOW)
+    assert store.http_cache("a") == HttpCache('"v1"', "Sat, 21 Nov 2026 00:00:00 GMT")
+
+
+def test_markdown_ids_count_down_per_source(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "s.sqlite")
+    store.sync_sources([("a", "甲", "https://a.example/"), ("b", "乙", "https://b.example/")])
+    with store.transaction() as db:
+        assert store.take_markdown_ids(db, "a", 3) == [
+            FIRST_MARKDOWN_ID,
+            FIRST_MARKDOWN_ID - 1,
+            FIRST_MARKDOWN_ID - 2,
+        ]
+        assert store.take_markdown_ids(db, "a", 1) == [FIRST_MARKDOWN_ID - 3]
+        assert store.take_markdown_ids(db, "b", 1) == [FIRST_MARKDOWN_ID]
+
+
+def test_articles_and_revisions(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "s.sqlite")
+    store.sync_sources([("test", "测试", "https://feeds.example.org/rss")])
+    first = candidates(
+        [Entry("标题", "https://a.example/1", "g1", content="<p>一</p>")], source(), NOW
+    )
+    second = candidates(
+        [Entry("新标题", "https://a.example/1", "g1", content="<p>二</p>")], source(), NOW
+    )
+    with store.transaction() as db:
+        article_id = store.insert_article(db, "test", first.candidates[0], NOW)
+    known = store.known("test", ["guid:g1", "guid:other"])
+    assert set(known) == {"guid:g1"} and known["guid:g1"].article_id == article_id
+    with store.transaction() as db:
+        store.update_article(db, article_id, second.candidates[0], NOW)
+    (article,) = store.articles(dirty_only=True)
+    assert (article.title, article.content, article.revision) == ("新标题", "<p>二</p>", 2)
+    revisions = store.db.execute(
+        "SELECT revision, title, content FROM revisions WHERE article_id = ? ORDER BY revision",
+        (article_id,),
+    ).fetchall()
+    assert revisions == [(1, "标题", "<p>一</p>"), (2, "新标题", "<p>二</p>")]
+    store.mark_clean([article_id])
+    assert list(store.articles(dirty_only=True)) == []
+
+
+def test_milliseconds_are_exact() -> None:
+    moment = datetime(2020, 11, 21, 11, 8, 55, 999000, tzinfo=UTC)
+    assert to_ms(moment) == 1605956935999
+    assert from_ms(1605956935999) == moment
