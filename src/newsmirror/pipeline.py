@@ -26,7 +26,7 @@ from .config import Config, SourceConfig
 from .decide import candidates, decide, publication_order
 from .errors import FetchError, ParseError
 from .fetch import Fetcher
-from .models import FetchResult, HttpCache
+from .models import FetchResult, HttpCache, ParsedFeed
 from .parse import parse_feed
 from .publish import PublishReport, assign_names, publish
 from .store import FetchRecord, Store
@@ -98,35 +98,49 @@ async def _run_sources(
     results: list[SourceResult] = []
     async with Fetcher(config.fetch) as fetcher:
         tasks = [
-            asyncio.create_task(_fetch(fetcher, source, store.http_cache(source.slug)))
+            asyncio.create_task(_fetch_and_parse(fetcher, source, store.http_cache(source.slug)))
             for source in sources
         ]
         for next_done in asyncio.as_completed(tasks):
-            source, outcome = await next_done
-            result = ingest(store, config, source, outcome, now)
+            result = ingest(store, config, await next_done, now)
             results.append(result)
             if on_result is not None:
                 on_result(result)
     return results
 
 
-async def _fetch(
-    fetcher: Fetcher, source: SourceConfig, cache: HttpCache
-) -> tuple[SourceConfig, FetchResult | FetchError]:
+@dataclass(frozen=True)
+class Fetched:
+    """A source's fetch outcome and, for a 200, what parsing its body gave."""
+
+    source: SourceConfig
+    outcome: FetchResult | FetchError
+    feed: ParsedFeed | ParseError | None = None
+
+
+async def _fetch_and_parse(fetcher: Fetcher, source: SourceConfig, cache: HttpCache) -> Fetched:
     try:
-        return source, await fetcher.fetch(source.url, cache)
+        outcome = await fetcher.fetch(source.url, cache)
     except FetchError as e:
-        return source, e
+        return Fetched(source, e)
+    if outcome.not_modified:
+        return Fetched(source, outcome)
+    # The tolerant parser is pure Python and slow on a big ill-formed feed: in a
+    # worker thread it cannot stall the event loop, whose other requests would
+    # otherwise time out while it runs.
+    return Fetched(source, outcome, await asyncio.to_thread(_parse, outcome))
 
 
-def ingest(
-    store: Store,
-    config: Config,
-    source: SourceConfig,
-    outcome: FetchResult | FetchError,
-    now: datetime,
-) -> SourceResult:
+def _parse(outcome: FetchResult) -> ParsedFeed | ParseError:
+    try:
+        return parse_feed(outcome.body, url=outcome.final_url, content_type=outcome.content_type)
+    except ParseError as e:
+        return e
+
+
+def ingest(store: Store, config: Config, fetched: Fetched, now: datetime) -> SourceResult:
     """Apply one source's fetch outcome to the store, in one transaction."""
+    source, outcome, feed = fetched.source, fetched.outcome, fetched.feed
     started = now
     if isinstance(outcome, FetchError):
         return _fail(store, source, now, outcome.reason, url=outcome.url, status=outcome.status)
@@ -135,12 +149,11 @@ def ingest(
             store.record_success(db, source.slug, outcome.cache, now)
             store.log_fetch(db, _record(source, started, "not_modified", outcome))
         return SourceResult(source.slug, source.name, "not_modified")
-    try:
-        feed = parse_feed(outcome.body, url=outcome.final_url, content_type=outcome.content_type)
-    except ParseError as e:
+    if not isinstance(feed, ParsedFeed):
         # The validators of a body we could not read are not kept: the next run
         # must get the body again, not a 304.
-        return _fail(store, source, now, e.reason, url=source.url, status=outcome.status)
+        reason = feed.reason if feed is not None else "no feed was parsed"
+        return _fail(store, source, now, reason, url=source.url, status=outcome.status)
     batch = candidates(feed.entries, source, now)
     decision = decide(batch, store.known(source.slug, batch.keys))
     with store.transaction() as db:
