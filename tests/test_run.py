@@ -311,3 +311,20 @@ def test_every_command_has_help_and_is_in_the_readme(command: str) -> None:
     assert result.returncode == 0 and len(result.stdout) > 80
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     assert f"newsmirror {command}" in readme
+
+
+def test_build_rewrites_only_what_differs(tmp_path: Path, server: LocalServer) -> None:
+    url = server.add("/feed.xml", Route(good_feed(3)))
+    config = write_config(tmp_path, [{"name": "城市新闻", "slug": "city", "url": url}])
+    assert cli("--config", str(config), "run").returncode == 0
+    archive = tmp_path / "archive"
+    before = snapshot(archive)
+    assert cli("--config", str(config), "build").returncode == 0
+    assert snapshot(archive) == before
+    # A file lost or damaged outside newsmirror comes back from the store.
+    (archive / "articles/city/1048575.md").unlink()
+    (archive / "lists/城市新闻.md").write_text("damaged", encoding="utf-8")
+    result = cli("--config", str(config), "build")
+    assert result.returncode == 0 and "2 files written" in result.stdout
+    after = snapshot(archive)
+    assert {k: v[1] for k, v in after.items()} == {k: v[1] for k, v in before.items()}
