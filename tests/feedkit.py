@@ -12,6 +12,8 @@ from email.utils import format_datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+SRC = Path(__file__).resolve().parents[1] / "src"  # the child runs the checkout's code
+
 
 @dataclass
 class Item:
@@ -97,7 +99,7 @@ def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
         text=True,
         cwd=cwd,
         timeout=120,
-        env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"},
+        env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "PYTHONPATH": str(SRC)},
     )
 
 

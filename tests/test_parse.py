@@ -15,10 +15,13 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from newsmirror import parse
 from newsmirror.errors import ParseError
 from newsmirror.models import Enclosure, Entry, ParsedFeed
 from newsmirror.parse import parse_feed
+from newsmirror.parse.encoding import find_root, to_utf8
+from newsmirror.parse.entries import clean_title, make_entry
+from newsmirror.parse.scan import scan_items
+from newsmirror.parse.xmlfeed import run_fastfeedparser, run_feedparser
 
 URL = "https://news.example.org/feed"
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
@@ -181,14 +184,14 @@ def parse_error(body: bytes) -> ParseError:
 
 def read_with_both_parsers(body: bytes) -> tuple[tuple[Entry, ...], tuple[Entry, ...]]:
     """The entries fastfeedparser and feedparser give, each corrected the same way."""
-    xml, _ = parse._to_utf8(body, None, trust_utf8=False)
-    xml, fmt = parse._find_root(xml, URL, [])
-    items = parse._scan(xml, fmt)
+    xml, _ = to_utf8(body, None, trust_utf8=False)
+    xml, fmt = find_root(xml, URL, [])
+    items = scan_items(xml, fmt)
     results = []
-    for attempt in (parse._run_fastfeedparser(xml), parse._run_feedparser(xml)):
+    for attempt in (run_fastfeedparser(xml), run_feedparser(xml)):
         assert len(attempt.entries) == len(items), attempt.parser
         results.append(
-            tuple(parse._make_entry(p, i, xml) for p, i in zip(attempt.entries, items, strict=True))
+            tuple(make_entry(p, i, xml) for p, i in zip(attempt.entries, items, strict=True))
         )
     return results[0], results[1]
 
@@ -656,7 +659,7 @@ def test_corpus_legacy_encodings_decode_to_chinese(name: str) -> None:
     text = data.decode(LEGACY_CODECS[name.split("/")[1]])
     text = re.sub(r"encoding=[\"'][^\"']+[\"']", 'encoding="utf-8"', text, count=1)
     root = etree.fromstring(text.encode(), etree.XMLParser(recover=True))
-    expected = [parse._title(_text(_child(item, "title"))) for item in _reference_items(root)]
+    expected = [clean_title(_text(_child(item, "title"))) for item in _reference_items(root)]
     assert [e.title for e in feed.entries] == expected
 
 
@@ -737,12 +740,12 @@ def _reference_content(item: etree._Element) -> str:
 def test_corpus_titles_and_content_match_lxml(name: str) -> None:
     """Content is the element's text exactly as XML defines it: no whitespace change."""
     data = corpus("feeds", name).read_bytes()
-    xml, _ = parse._to_utf8(data, None, trust_utf8=False)
+    xml, _ = to_utf8(data, None, trust_utf8=False)
     root = etree.fromstring(xml, etree.XMLParser(recover=True, huge_tree=True))
     items = _reference_items(root)
     feed = parse_feed(data, url=name)
     assert [e.title for e in feed.entries] == [
-        parse._title(_text(_child(i, "title"))) for i in items
+        clean_title(_text(_child(i, "title"))) for i in items
     ]
     assert [e.content for e in feed.entries] == [_reference_content(i) for i in items]
 
