@@ -194,11 +194,9 @@ def test_304_to_an_unconditional_request_is_an_error(server: LocalServer) -> Non
 def test_timeout(server: LocalServer) -> None:
     url = server.add("/slow.xml", answers(Response(200, FEED, delay=1.0)))
     settings = FetchSettings(timeout=0.2, retries=1, backoff=0.01)
-    started = time.monotonic()
     error = fetch_error(url, settings)
     assert error.reason == "timed out after 0.2 s (2 attempts)"
     assert error.status is None
-    assert time.monotonic() - started < 1.0
 
 
 # -- connection failures -----------------------------------------------------------
