@@ -12,9 +12,11 @@ import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import formatdate
+from typing import Any
 
 import brotli  # type: ignore[import-untyped]
 import pytest
+from yarl import URL
 
 from newsmirror.errors import FetchError
 from newsmirror.fetch import Fetcher, retry_after_seconds
@@ -381,3 +383,119 @@ def test_fetch_many_returns_errors_in_place(server: LocalServer) -> None:
     ok, failed = asyncio.run(main())
     assert isinstance(ok, FetchResult) and ok.body == FEED
     assert isinstance(failed, FetchError) and failed.status == 404
+
+
+# -- per-call limit and checks (used for article images) -------------------------------
+
+
+def fetch_with(url: str, **options: Any) -> FetchResult:
+    async def main() -> FetchResult:
+        async with Fetcher(FAST) as fetcher:
+            return await fetcher.fetch(url, **options)
+
+    return asyncio.run(main())
+
+
+def fetch_with_error(url: str, **options: Any) -> FetchError:
+    with pytest.raises(FetchError) as caught:
+        fetch_with(url, **options)
+    assert caught.value.url == url
+    return caught.value
+
+
+def test_max_bytes_overrides_the_settings_for_one_call(server: LocalServer) -> None:
+    url = server.add("/big.xml", Route(b"x" * (2 * MiB)))
+    assert fetch_with_error(url, max_bytes=MiB).reason == "body larger than 1 MiB limit"
+    assert len(fetch_with(url).body) == 2 * MiB  # FAST keeps the 20 MiB default
+    small = FetchSettings(max_bytes=MiB)
+    assert fetch_error(url, small).reason == "body larger than 1 MiB limit"
+
+    async def raised() -> FetchResult:
+        async with Fetcher(small) as fetcher:
+            return await fetcher.fetch(url, max_bytes=4 * MiB)
+
+    assert len(asyncio.run(raised()).body) == 2 * MiB
+
+
+def test_allow_url_is_asked_before_each_hop(server: LocalServer) -> None:
+    server.add("/r1", answers(redirect("/r2", 301)))
+    server.add("/r2", answers(redirect("/feed.xml", 307)))
+    server.add("/feed.xml", Route(FEED))
+    asked: list[str] = []
+
+    def allow_all(url: URL) -> str | None:
+        asked.append(url.path)
+        return None
+
+    assert fetch_with(server.url("/r1"), allow_url=allow_all).body == FEED
+    assert asked == ["/r1", "/r2", "/feed.xml"]
+
+    def refuse_feed(url: URL) -> str | None:
+        return "no feeds today" if url.path == "/feed.xml" else None
+
+    server.requests.clear()
+    error = fetch_with_error(server.url("/r1"), allow_url=refuse_feed)
+    assert (error.reason, error.status) == ("no feeds today", 307)  # the hop that led there
+    assert [r.path for r in server.requests] == ["/r1", "/r2"]  # never asked for /feed.xml
+
+
+def test_allow_url_refusing_the_first_url_sends_nothing(server: LocalServer) -> None:
+    url = server.add("/feed.xml", Route(FEED))
+    error = fetch_with_error(url, allow_url=lambda u: "not this one")
+    assert (error.reason, error.status) == ("not this one", None)
+    assert server.requests == []
+
+
+class RecordingCheck:
+    """An address check refusing ``refused`` and recording what it was asked."""
+
+    def __init__(self, *refused: str) -> None:
+        self.refused = set(refused)
+        self.asked: list[tuple[str, str]] = []
+
+    def __call__(self, host: str, address: str) -> str | None:
+        self.asked.append((host, address))
+        return f"{address} is off limits" if address in self.refused else None
+
+
+def test_allow_address_sees_literals_before_connecting(server: LocalServer) -> None:
+    url = server.add("/feed.xml", Route(FEED))
+    check = RecordingCheck("127.0.0.1")
+    error = fetch_with_error(url, allow_address=check)
+    assert error.reason == "127.0.0.1 is off limits"
+    assert check.asked == [("127.0.0.1", "127.0.0.1")]
+    assert server.requests == []
+    # An IPv4 address spelled the legacy way is the same address.
+    odd = f"http://127.1:{server.port}/feed.xml"
+    assert fetch_with_error(odd, allow_address=check).reason == "127.0.0.1 is off limits"
+    assert fetch_with(url, allow_address=RecordingCheck("10.0.0.1")).body == FEED
+
+
+def test_allow_address_sees_resolved_addresses(server: LocalServer) -> None:
+    server.add("/feed.xml", Route(FEED))
+    by_name = f"http://localhost:{server.port}/feed.xml"
+    check = RecordingCheck("127.0.0.1", "::1")
+    error = fetch_with_error(by_name, allow_address=check)
+    assert error.reason in ("127.0.0.1 is off limits", "::1 is off limits")
+    assert {host for host, _ in check.asked} == {"localhost"}
+    assert server.requests == []
+    # Only the allowed addresses are tried: with ::1 refused, 127.0.0.1 answers.
+    assert fetch_with(by_name, allow_address=RecordingCheck("::1")).body == FEED
+
+
+def test_a_checked_request_never_reuses_an_unchecked_connection(server: LocalServer) -> None:
+    url = server.add("/feed.xml", Route(FEED))
+    by_name = f"http://localhost:{server.port}/feed.xml"
+
+    async def main() -> FetchError:
+        async with Fetcher(FAST) as fetcher:
+            # An open keep-alive connection and a cached DNS answer for localhost...
+            assert (await fetcher.fetch(by_name)).body == FEED
+            assert (await fetcher.fetch(url)).body == FEED
+            # ...are not how a checked request gets there.
+            with pytest.raises(FetchError) as caught:
+                await fetcher.fetch(by_name, allow_address=RecordingCheck("127.0.0.1", "::1"))
+            return caught.value
+
+    assert asyncio.run(main()).reason in ("127.0.0.1 is off limits", "::1 is off limits")
+    assert len(server.requests) == 2

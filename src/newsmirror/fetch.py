@@ -14,6 +14,15 @@ retried: other 4xx, an unknown host, TLS errors, and a refused connection --
 nothing listens there, that answer came at once and would come again a second
 later; the next scheduled run is the retry.
 
+A caller fetching URLs it does not trust (article images) can also say where
+not to go: ``allow_url`` judges the URL and every redirect target before a
+connection is made, and ``allow_address`` judges every IP address a request
+would connect to -- IP literals before the request, host names inside the DNS
+resolver, so the addresses checked are the addresses connected to (no window
+for DNS rebinding between a check and a connect). Requests with an address
+check get their own connection pool and resolver per check, so that a
+connection opened without the check, or under a laxer one, is never reused.
+
 It must never raise anything but ``FetchError`` for a network, HTTP or size
 problem; never hold more than ``max_bytes`` of a body, sent or decoded; never
 talk to anything but the URL asked for and its http(s) redirects (no cookies
@@ -25,12 +34,14 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import errno
+import ipaddress
 import logging
 import math
 import random
+import socket
 import zlib
-from collections.abc import Iterable
-from dataclasses import replace
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from http import HTTPStatus
 from importlib import metadata
@@ -38,6 +49,7 @@ from typing import Self
 
 import aiohttp
 import brotli  # type: ignore[import-untyped]
+from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
 from newsmirror.errors import FetchError
@@ -60,6 +72,15 @@ ACCEPT_ENCODING = "gzip, deflate, br"
 # The version named in the User-Agent when newsmirror runs from a source tree.
 FALLBACK_VERSION = "0.1.0"
 MiB = 1024 * 1024
+
+# Judges a URL (the first one and every redirect target) before it is connected
+# to: None to allow it, else the reason it is refused.
+UrlCheck = Callable[[URL], str | None]
+# Judges one address a request would connect to, given the host name it came
+# from and the address as a string ("10.0.0.1", "::1"): None or a refusal. It
+# must be hashable, and equal checks must decide alike: requests under equal
+# checks share one connection pool (see ``Fetcher.fetch``).
+AddressCheck = Callable[[str, str], str | None]
 
 
 def default_user_agent() -> str:
@@ -112,11 +133,20 @@ class Fetcher:
         self._session: aiohttp.ClientSession | None = None
         self._overall = asyncio.Semaphore(settings.concurrency)
         self._hosts: dict[tuple[str, str | None, int | None], asyncio.Semaphore] = {}
+        # One session per address check, whose resolver applies that check.
+        self._checked_sessions: dict[Hashable, aiohttp.ClientSession] = {}
+        self._resolvers: list[AbstractResolver] = []
 
     async def __aenter__(self) -> Self:
+        self._session = self._new_session()
+        return self
+
+    def _new_session(self, resolver: AbstractResolver | None = None) -> aiohttp.ClientSession:
         s = self.settings
-        connector = aiohttp.TCPConnector(limit=s.concurrency, limit_per_host=s.per_host)
-        self._session = aiohttp.ClientSession(
+        connector = aiohttp.TCPConnector(
+            limit=s.concurrency, limit_per_host=s.per_host, resolver=resolver
+        )
+        return aiohttp.ClientSession(
             connector=connector,
             # Our own asyncio.timeout covers the whole exchange once a slot is held;
             # aiohttp only bounds the TCP connect.
@@ -129,20 +159,56 @@ class Fetcher:
             cookie_jar=aiohttp.DummyCookieJar(),
             trust_env=False,
         )
-        return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        sessions = [self._session, *self._checked_sessions.values()]
+        resolvers = self._resolvers
+        self._session, self._checked_sessions, self._resolvers = None, {}, []
+        for session in sessions:
+            if session is not None:
+                await session.close()
+        for resolver in resolvers:  # a connector does not close a resolver it was given
+            await resolver.close()
 
-    async def fetch(self, url: str, cache: HttpCache | None = None) -> FetchResult:
-        """GET ``url``: a 200 with its decoded body, or a 304; anything else raises FetchError."""
+    def _session_for(self, allow_address: AddressCheck | None) -> aiohttp.ClientSession:
+        if self._session is None:
+            raise RuntimeError("use the Fetcher as 'async with Fetcher(...) as fetcher'")
+        if allow_address is None:
+            return self._session
+        session = self._checked_sessions.get(allow_address)
+        if session is None:
+            resolver = _CheckedResolver(allow_address)
+            self._resolvers.append(resolver)
+            session = self._checked_sessions[allow_address] = self._new_session(resolver)
+        return session
+
+    async def fetch(
+        self,
+        url: str,
+        cache: HttpCache | None = None,
+        *,
+        max_bytes: int | None = None,
+        allow_url: UrlCheck | None = None,
+        allow_address: AddressCheck | None = None,
+    ) -> FetchResult:
+        """GET ``url``: a 200 with its decoded body, or a 304; anything else raises FetchError.
+
+        ``max_bytes`` overrides the settings' body limit for this call.
+        ``allow_url`` is asked about ``url`` and every redirect target before
+        connecting; ``allow_address`` about every address connected to (see the
+        module docstring). A refusal from either raises FetchError with its
+        reason, before any byte is sent there.
+        """
         target = _http_url(url)
+        guard = _Guard(
+            max_bytes=self.settings.max_bytes if max_bytes is None else max_bytes,
+            allow_url=allow_url,
+            allow_address=allow_address,
+        )
         attempts = 1 + max(0, self.settings.retries)
         for attempt in range(1, attempts + 1):
             try:
-                result = await self._follow(url, target, cache)
+                result = await self._follow(url, target, cache, guard)
             except _Transient as failure:
                 if attempt == attempts:
                     reason = failure.final_reason(attempts)
@@ -180,12 +246,18 @@ class Fetcher:
         # Never sooner than the server asked, never faster than our own backoff.
         return max(failure.retry_after, delay)
 
-    async def _follow(self, url: str, target: URL, cache: HttpCache | None) -> FetchResult:
+    async def _follow(
+        self, url: str, target: URL, cache: HttpCache | None, guard: _Guard
+    ) -> FetchResult:
         """One attempt: the URL and its redirects, each hop in its own slot and timeout."""
         seen = {target}
         redirects = 0
+        status: int | None = None  # of the redirect that led to ``target``
         while True:
-            answer = await self._exchange(url, target, cache)
+            refusal = guard.refusal(target)
+            if refusal is not None:
+                raise FetchError(url, refusal, status=status)
+            answer = await self._exchange(url, target, cache, guard)
             if isinstance(answer, FetchResult):
                 return answer
             location, status = answer
@@ -199,11 +271,10 @@ class Fetcher:
             target = location
 
     async def _exchange(
-        self, url: str, target: URL, cache: HttpCache | None
+        self, url: str, target: URL, cache: HttpCache | None, guard: _Guard
     ) -> FetchResult | tuple[URL, int]:
         """One request and its answer, or where it redirects to. Slot waits are not timed."""
-        if self._session is None:
-            raise RuntimeError("use the Fetcher as 'async with Fetcher(...) as fetcher'")
+        session = self._session_for(guard.allow_address)
         host_key = (target.scheme, target.host, target.port)
         host_slot = self._hosts.get(host_key)
         if host_slot is None:
@@ -212,10 +283,10 @@ class Fetcher:
         async with host_slot, self._overall:
             try:
                 async with asyncio.timeout(self.settings.timeout):
-                    async with self._session.get(
+                    async with session.get(
                         target, headers=_conditional_headers(cache), allow_redirects=False
                     ) as response:
-                        return await self._answer(url, response, cache)
+                        return await self._answer(url, response, cache, guard.max_bytes)
             except (FetchError, _Transient):
                 raise
             except aiohttp.ConnectionTimeoutError as error:
@@ -228,7 +299,7 @@ class Fetcher:
                 raise _connection_failure(url, target, error) from error
 
     async def _answer(
-        self, url: str, response: aiohttp.ClientResponse, cache: HttpCache | None
+        self, url: str, response: aiohttp.ClientResponse, cache: HttpCache | None, max_bytes: int
     ) -> FetchResult | tuple[URL, int]:
         status = response.status
         headers = response.headers
@@ -237,7 +308,7 @@ class Fetcher:
                 url=url,
                 final_url=str(response.url),
                 status=200,
-                body=await self._read_body(url, response),
+                body=await self._read_body(url, response, max_bytes),
                 content_type=headers.get("Content-Type"),
                 cache=HttpCache(headers.get("ETag"), headers.get("Last-Modified")),
                 headers=tuple(headers.items()),
@@ -268,9 +339,8 @@ class Fetcher:
             reason = f"unexpected {reason} (a body was expected)"
         raise FetchError(url, reason, status=status)
 
-    async def _read_body(self, url: str, response: aiohttp.ClientResponse) -> bytes:
-        """The decoded body, streamed; refused as soon as it grows past ``max_bytes``."""
-        limit = self.settings.max_bytes
+    async def _read_body(self, url: str, response: aiohttp.ClientResponse, limit: int) -> bytes:
+        """The decoded body, streamed; refused as soon as it grows past ``limit`` bytes."""
         coding = response.headers.get("Content-Encoding", "identity").strip().lower()
         decoder = _decoder_for(url, coding)
         too_large = FetchError(url, f"body larger than {_size(limit)} limit", status=200)
@@ -295,6 +365,72 @@ class Fetcher:
         except DECODE_ERRORS as error:
             raise FetchError(url, f"corrupt {coding} body: {error}", status=200) from error
         return b"".join(chunks)
+
+
+@dataclass(frozen=True, slots=True)
+class _Guard:
+    """What one ``fetch`` call allows: its body limit and its URL and address checks."""
+
+    max_bytes: int
+    allow_url: UrlCheck | None
+    allow_address: AddressCheck | None
+
+    def refusal(self, target: URL) -> str | None:
+        """Why ``target`` must not be connected to, or None. Runs before every hop."""
+        if self.allow_url is not None:
+            reason = self.allow_url(target)
+            if reason is not None:
+                return reason
+        if self.allow_address is not None and target.host is not None:
+            # aiohttp connects to an IP literal without asking the resolver, so
+            # the check sees literals here; host names meet it in _CheckedResolver.
+            address = _ip_literal(target.host)
+            if address is not None:
+                return self.allow_address(target.host, address)
+        return None
+
+
+class _AddressRefused(OSError):
+    """Every address a host name resolved to was refused by the address check."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _CheckedResolver(AbstractResolver):
+    """aiohttp's resolver, keeping only the addresses ``check`` allows.
+
+    The connector connects to exactly what this returns, so the address that
+    was checked is the address connected to, whatever a DNS server answers a
+    second time (DNS rebinding); aiohttp's DNS cache holds checked answers only.
+    """
+
+    def __init__(self, check: AddressCheck) -> None:
+        self._check = check
+        self._resolver: AbstractResolver | None = None
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        if self._resolver is None:
+            self._resolver = aiohttp.DefaultResolver()
+        found = await self._resolver.resolve(host, port, family)
+        allowed: list[ResolveResult] = []
+        refusals: list[str] = []
+        for result in found:
+            reason = self._check(host, result["host"])
+            if reason is None:
+                allowed.append(result)
+            else:
+                refusals.append(reason)
+        if not allowed:
+            raise _AddressRefused(refusals[0] if refusals else f"no address for {host}")
+        return allowed
+
+    async def close(self) -> None:
+        if self._resolver is not None:
+            await self._resolver.close()
 
 
 # What a decoder raises on bytes that are not the coding the server named.
@@ -364,6 +500,28 @@ def _http_url(url: str) -> URL:
     return target.with_fragment(None)
 
 
+def _ip_literal(host: str) -> str | None:
+    """The address an IP-literal host denotes, or None for a host name.
+
+    Besides the standard forms, the legacy IPv4 forms that ``inet_aton`` (and so
+    a resolver) accepts -- ``127.1``, ``2130706433``, ``0x7f.0.0.1`` -- count as
+    literals, so that a check cannot be dodged by spelling an address oddly.
+    """
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        pass
+    if host and all(c in _LEGACY_IPV4_CHARS for c in host):
+        try:
+            return str(ipaddress.IPv4Address(socket.inet_aton(host)))
+        except OSError:
+            return None
+    return None
+
+
+_LEGACY_IPV4_CHARS = frozenset("0123456789abcdefxABCDEFX.")
+
+
 def _conditional_headers(cache: HttpCache | None) -> dict[str, str] | None:
     """RFC 9110 §13.1: send back the validators of the last 200."""
     if cache is None:
@@ -397,6 +555,10 @@ def _http_reason(response: aiohttp.ClientResponse) -> str:
 def _connection_failure(url: str, target: URL, error: BaseException) -> Exception:
     """A FetchError for what another attempt cannot change, else a _Transient."""
     os_errno = getattr(error, "errno", None)
+    if isinstance(error, aiohttp.ClientConnectorError) and isinstance(
+        error.os_error, _AddressRefused
+    ):
+        return FetchError(url, error.os_error.reason)
     if isinstance(error, aiohttp.ClientConnectorDNSError):
         return FetchError(url, f"host not found: {target.host}")
     if isinstance(error, aiohttp.ClientConnectorCertificateError):
