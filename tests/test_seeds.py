@@ -108,3 +108,22 @@ def test_seeds_survive_the_formats_unchanged(seed: str) -> None:
 
     _, item = read_seed(seed)
     assert flatten_content(item.content or "") == item.content
+
+
+def test_seed_image_proxy_comes_from_the_policy(tmp_path: Path) -> None:
+    """The markdown seed's weserv image URL is what images = "proxy" makes of the original."""
+    markdown_raw, markdown_item = read_seed(MARKDOWN_SEED)
+    proxy = "https://images.weserv.nl?url="
+    assert proxy in (markdown_item.content or "")
+    markdown_item.content = spread((markdown_item.content or "").replace(proxy, "https://"))
+    with LocalServer() as server:
+        url = server.add("/voa.xml", Route(rss([markdown_item])))
+        config = write_config(
+            tmp_path, [{"name": "美国之音", "slug": "voa", "url": url, "layouts": ["markdown"]}]
+        )
+        config.write_text(
+            config.read_text(encoding="utf-8") + 'images = "proxy"\n', encoding="utf-8"
+        )
+        result = cli("--config", str(config), "run")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "archive/articles/voa/1048575.md").read_bytes() == markdown_raw

@@ -233,6 +233,12 @@ def _print_run(console: Console, report: object) -> None:
             failed = "[dim]not modified (304)[/]"
         else:
             notes = list(r.warnings)
+            if r.full_text:
+                notes.append(f"{r.full_text} full text")
+            if r.kept_feed:
+                notes.append(f"{r.kept_feed} kept the feed's content")
+            if r.cleaned:
+                notes.append(f"{r.cleaned} cleaned of dangerous HTML")
             if r.filtered:
                 notes.append(f"{r.filtered} filtered out")
             if r.duplicates:
@@ -246,6 +252,11 @@ def _print_run(console: Console, report: object) -> None:
             failed,
         )
     console.print(table)
+    if report.images.downloaded or report.images.failed:
+        console.print(
+            f"images: {report.images.downloaded} downloaded, {report.images.failed} failed"
+            + (" (tried again next run where the failure may pass)" if report.images.failed else "")
+        )
     seconds = (report.finished_at - report.started_at).total_seconds()
     console.print(f"{len(report.publish.written)} files written in {seconds:.1f} s")
 

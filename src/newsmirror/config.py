@@ -31,6 +31,9 @@ FILTER_FIELDS = ("category", "title")
 # A slug becomes a folder name and part of URLs: keep it to a portable alphabet.
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 DEFAULT_IMAGE_PROXY = "https://images.weserv.nl?url={url}"
+# A news photo is rarely over 2 MB; 10 MiB leaves room for panoramas and refuses video.
+DEFAULT_IMAGE_MAX_BYTES = 10 * 1024 * 1024
+PROXY_PLACEHOLDERS = ("{url}", "{full_url}", "{quoted_url}")
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,9 @@ class ArchiveConfig:
     timezone: str = "Asia/Shanghai"
     images: str = "keep"
     image_proxy: str = DEFAULT_IMAGE_PROXY
+    image_max_bytes: int = DEFAULT_IMAGE_MAX_BYTES
+    # Hosts whose <iframe>s are kept (video players); None: the clean stage's default list.
+    iframe_hosts: tuple[str, ...] | None = None
 
     @property
     def zone(self) -> ZoneInfo:
@@ -129,7 +135,16 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
     archive_data = reader.table(data, "archive")
     reader.no_unknown(
         archive_data,
-        ("path", "store", "layouts", "timezone", "images", "image_proxy"),
+        (
+            "path",
+            "store",
+            "layouts",
+            "timezone",
+            "images",
+            "image_proxy",
+            "image_max_bytes",
+            "iframe_hosts",
+        ),
         "archive.",
     )
     archive = ArchiveConfig(
@@ -139,6 +154,12 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
         timezone=reader.timezone(archive_data, "archive."),
         images=reader.choice(archive_data, "images", "archive.", IMAGE_POLICIES, "keep"),
         image_proxy=reader.proxy(archive_data, "archive.", DEFAULT_IMAGE_PROXY),
+        image_max_bytes=int(
+            reader.number(
+                archive_data, "image_max_bytes", "archive.", DEFAULT_IMAGE_MAX_BYTES, 1024
+            )
+        ),
+        iframe_hosts=reader.hosts(archive_data, "iframe_hosts", "archive."),
     )
 
     site_data = reader.table(data, "site")
@@ -271,9 +292,23 @@ class _Reader:
 
     def proxy(self, data: Mapping[str, Any], prefix: str, default: str) -> str:
         value = self.string(data, "image_proxy", prefix, default)
-        if "{url}" not in value:
-            raise self.fail(prefix + "image_proxy", "must contain {url}, where the image URL goes")
+        if not any(placeholder in value for placeholder in PROXY_PLACEHOLDERS):
+            raise self.fail(
+                prefix + "image_proxy",
+                "must contain {url} (or {full_url}, {quoted_url}), where the image URL goes",
+            )
         return value
+
+    def hosts(self, data: Mapping[str, Any], key: str, prefix: str) -> tuple[str, ...] | None:
+        if key not in data:
+            return None
+        value = data[key]
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise self.fail(prefix + key, 'must be a list of host names, e.g. ["www.youtube.com"]')
+        for host in value:
+            if "/" in host or ":" in host or " " in host:
+                raise self.fail(prefix + key, f"{host!r} is not a host name (no scheme, no path)")
+        return tuple(host.lower() for host in value)
 
     def url(self, data: Mapping[str, Any], prefix: str) -> str:
         if "url" not in data:

@@ -44,7 +44,9 @@ class Candidate:
     categories: tuple[str, ...]
     published_at: datetime
     date_from_feed: bool
-    fingerprint: str  # what a change of is an update: title, link, content
+    fingerprint: str  # what a change of is an update: title, link, the feed's content
+    raw: str | None = None  # the content as received (feed or page), when ``content`` was cleaned
+    note: str | None = None  # what enrich and clean did, for the record
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,22 @@
 """The pipeline of SPEC.md, joined up:
 
-    sources ─▶ fetch ─▶ parse ─▶ decide ─▶ store ─▶ publish
+    sources ─▶ fetch ─▶ parse ─▶ decide ─▶ enrich ─▶ clean ─▶ store ─▶ images ─▶ publish
 
-Every source is fetched concurrently (``fetch.Fetcher`` holds the global and
-per-host limits). As each answer arrives it is parsed, sorted into new,
-updated and unchanged entries (``decide``), and committed to the store in
-one transaction per source, together with the source's HTTP validators and
-health. A 304 ends a source's work before parsing. A failure is recorded
-against its source and never stops the others. Once every source is done,
-``publish`` writes the files of what changed.
+Every source is one task, and all run concurrently (``fetch.Fetcher`` holds the
+global and per-host limits). A task fetches its feed (a 304 ends it there),
+parses it in a worker thread, sorts the entries into new, updated and
+unchanged (``decide``), makes the new and updated ones whole and safe
+(``enrich``: full text where asked, then ``clean``), and commits everything in
+one transaction, with the source's HTTP validators and health. A failure is
+recorded against its source and never stops the others.
 
-Nothing here formats output for a person: results are returned (and handed to
-an optional callback as each source finishes) for the CLI to show.
+Then the images of ``mirror`` sources still missing from the archive are
+downloaded (failed ones are tried again on later runs), and ``publish`` writes
+the files of what changed.
+
+All store access happens on the event loop's thread; only parsing, extraction
+and cleaning run in worker threads. Nothing here formats output for a person:
+results are returned (and handed to a callback as each source finishes).
 """
 
 from __future__ import annotations
@@ -21,12 +26,15 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from .config import Config, SourceConfig
-from .decide import candidates, decide, publication_order
+from .decide import Decision, candidates, decide, publication_order
+from .enrich import Prepared, prepare
 from .errors import FetchError, ParseError
 from .fetch import Fetcher
-from .models import FetchResult, HttpCache, ParsedFeed
+from .images import ImageLimits, image_urls, mirror_image
+from .models import FetchResult, ParsedFeed
 from .parse import parse_feed
 from .publish import PublishReport, assign_names, publish
 from .store import FetchRecord, Store
@@ -46,6 +54,9 @@ class SourceResult:
     unchanged: int = 0
     filtered: int = 0
     duplicates: int = 0
+    full_text: int = 0  # articles whose page body replaced the feed's content
+    kept_feed: int = 0  # full-text articles that kept the feed's content
+    cleaned: int = 0  # articles from which dangerous HTML was removed
     error: str | None = None
     warnings: tuple[str, ...] = ()
 
@@ -55,11 +66,19 @@ class SourceResult:
 
 
 @dataclass(frozen=True)
+class ImageReport:
+    downloaded: int = 0
+    failed: int = 0
+    errors: tuple[str, ...] = ()  # "url: reason", for the failures of this run
+
+
+@dataclass(frozen=True)
 class RunReport:
     started_at: datetime
     finished_at: datetime
     results: tuple[SourceResult, ...]
     publish: PublishReport = field(default_factory=lambda: PublishReport((), 0))
+    images: ImageReport = field(default_factory=ImageReport)
 
     @property
     def all_failed(self) -> bool:
@@ -81,107 +100,73 @@ def run(
     started_at = now or datetime.now(UTC)
     sources = [s for s in config.sources if slugs is None or s.slug in slugs]
     store.sync_sources((s.slug, s.name, s.url) for s in config.sources)
-    results = asyncio.run(_run_sources(store, config, sources, started_at, on_result))
+    results, images = asyncio.run(_run(store, config, sources, started_at, on_result))
     report = publish(store, config)
     order = {s.slug: i for i, s in enumerate(sources)}
     results.sort(key=lambda r: order[r.slug])
-    return RunReport(started_at, datetime.now(UTC), tuple(results), report)
+    return RunReport(started_at, datetime.now(UTC), tuple(results), report, images)
 
 
-async def _run_sources(
+async def _run(
     store: Store,
     config: Config,
     sources: Sequence[SourceConfig],
     now: datetime,
     on_result: OnResult | None,
-) -> list[SourceResult]:
+) -> tuple[list[SourceResult], ImageReport]:
     results: list[SourceResult] = []
     async with Fetcher(config.fetch) as fetcher:
         tasks = [
-            asyncio.create_task(_fetch_and_parse(fetcher, source, store.http_cache(source.slug)))
-            for source in sources
+            asyncio.create_task(_process(store, config, fetcher, source, now)) for source in sources
         ]
         for next_done in asyncio.as_completed(tasks):
-            result = ingest(store, config, await next_done, now)
+            result = await next_done
             results.append(result)
             if on_result is not None:
                 on_result(result)
-    return results
+        images = await _mirror_images(store, config, fetcher, now)
+    return results, images
 
 
-@dataclass(frozen=True)
-class Fetched:
-    """A source's fetch outcome and, for a 200, what parsing its body gave."""
-
-    source: SourceConfig
-    outcome: FetchResult | FetchError
-    feed: ParsedFeed | ParseError | None = None
-
-
-async def _fetch_and_parse(fetcher: Fetcher, source: SourceConfig, cache: HttpCache) -> Fetched:
+async def _process(
+    store: Store, config: Config, fetcher: Fetcher, source: SourceConfig, now: datetime
+) -> SourceResult:
     try:
-        outcome = await fetcher.fetch(source.url, cache)
+        outcome = await fetcher.fetch(source.url, store.http_cache(source.slug))
     except FetchError as e:
-        return Fetched(source, e)
-    if outcome.not_modified:
-        return Fetched(source, outcome)
-    # The tolerant parser is pure Python and slow on a big ill-formed feed: in a
-    # worker thread it cannot stall the event loop, whose other requests would
-    # otherwise time out while it runs.
-    return Fetched(source, outcome, await asyncio.to_thread(_parse, outcome))
-
-
-def _parse(outcome: FetchResult) -> ParsedFeed | ParseError:
-    try:
-        return parse_feed(outcome.body, url=outcome.final_url, content_type=outcome.content_type)
-    except ParseError as e:
-        return e
-
-
-def ingest(store: Store, config: Config, fetched: Fetched, now: datetime) -> SourceResult:
-    """Apply one source's fetch outcome to the store, in one transaction."""
-    source, outcome, feed = fetched.source, fetched.outcome, fetched.feed
-    started = now
-    if isinstance(outcome, FetchError):
-        return _fail(store, source, now, outcome.reason, url=outcome.url, status=outcome.status)
+        return _fail(store, source, now, e.reason, url=e.url, status=e.status)
     if outcome.not_modified:
         with store.transaction() as db:
             store.record_success(db, source.slug, outcome.cache, now)
-            store.log_fetch(db, _record(source, started, "not_modified", outcome))
+            store.log_fetch(db, _record(source, now, "not_modified", outcome))
         return SourceResult(source.slug, source.name, "not_modified")
-    if not isinstance(feed, ParsedFeed):
+    # The tolerant parser is pure Python and slow on a big ill-formed feed: in a
+    # worker thread it cannot stall the event loop and time out other requests.
+    feed = await asyncio.to_thread(_parse, outcome)
+    if isinstance(feed, ParseError):
         # The validators of a body we could not read are not kept: the next run
         # must get the body again, not a 304.
-        reason = feed.reason if feed is not None else "no feed was parsed"
-        return _fail(store, source, now, reason, url=source.url, status=outcome.status)
+        return _fail(store, source, now, feed.reason, url=source.url, status=outcome.status)
     batch = candidates(feed.entries, source, now)
     decision = decide(batch, store.known(source.slug, batch.keys))
-    with store.transaction() as db:
-        unnamed = []
-        for candidate in publication_order(decision.new):
-            article_id = store.insert_article(db, source.slug, candidate, now)
-            unnamed.append((article_id, candidate.published_at, candidate.title))
-        assign_names(
-            store, db, source, config.archive.path, {layout: unnamed for layout in source.layouts}
-        )
-        for article_id, candidate in decision.updated:
-            store.update_article(db, article_id, candidate, now)
-        store.record_success(db, source.slug, outcome.cache, now)
-        store.log_fetch(
-            db,
-            _record(
-                source,
-                started,
-                "ok",
-                outcome,
-                new=len(decision.new),
-                updated=len(decision.updated),
-                unchanged=decision.unchanged,
-                filtered=decision.filtered,
-            ),
-        )
+    iframe_hosts = config.archive.iframe_hosts
+    new, updated = await asyncio.gather(
+        asyncio.gather(*(prepare(fetcher, source, c, iframe_hosts) for c in decision.new)),
+        asyncio.gather(*(prepare(fetcher, source, c, iframe_hosts) for _, c in decision.updated)),
+    )
+    _store(
+        store,
+        config,
+        source,
+        outcome=outcome,
+        decision=decision,
+        new=list(new),
+        updated=list(updated),
+        now=now,
+    )
     for warning in feed.warnings:
         log.info("%s: %s", source.slug, warning)
+    prepared = [*new, *updated]
     return SourceResult(
         source.slug,
         source.name,
@@ -191,8 +176,100 @@ def ingest(store: Store, config: Config, fetched: Fetched, now: datetime) -> Sou
         unchanged=decision.unchanged,
         filtered=decision.filtered,
         duplicates=decision.duplicates,
+        full_text=sum(p.full_text for p in prepared),
+        kept_feed=sum(1 for p in prepared if source.full_text and not p.full_text),
+        cleaned=sum(p.cleaned for p in prepared),
         warnings=feed.warnings,
     )
+
+
+def _parse(outcome: FetchResult) -> ParsedFeed | ParseError:
+    try:
+        return parse_feed(outcome.body, url=outcome.final_url, content_type=outcome.content_type)
+    except ParseError as e:
+        return e
+
+
+def _store(
+    store: Store,
+    config: Config,
+    source: SourceConfig,
+    *,
+    outcome: FetchResult,
+    decision: Decision,
+    new: list[Prepared],
+    updated: list[Prepared],
+    now: datetime,
+) -> None:
+    """One transaction: the new and updated articles, their file names, the source's state."""
+    mirror = source.images == "mirror"
+    with store.transaction() as db:
+        unnamed = []
+        for prepared in publication_order([p.candidate for p in new]):
+            article_id = store.insert_article(db, source.slug, prepared, now)
+            unnamed.append((article_id, prepared.published_at, prepared.title))
+            if mirror:
+                store.record_images(db, article_id, image_urls(prepared.content), now)
+        assign_names(
+            store, db, source, config.archive.path, {layout: unnamed for layout in source.layouts}
+        )
+        for (article_id, _), prepared_update in zip(decision.updated, updated, strict=True):
+            store.update_article(db, article_id, prepared_update.candidate, now)
+            if mirror:
+                urls = image_urls(prepared_update.candidate.content)
+                store.record_images(db, article_id, urls, now)
+        store.record_success(db, source.slug, outcome.cache, now)
+        store.log_fetch(
+            db,
+            _record(
+                source,
+                now,
+                "ok",
+                outcome,
+                new=len(decision.new),
+                updated=len(decision.updated),
+                unchanged=decision.unchanged,
+                filtered=decision.filtered,
+            ),
+        )
+
+
+async def _mirror_images(
+    store: Store, config: Config, fetcher: Fetcher, now: datetime
+) -> ImageReport:
+    """Download the images still missing; each result is committed as it arrives."""
+    pending = store.pending_images()
+    if not pending:
+        return ImageReport()
+    limits = ImageLimits(max_bytes=config.archive.image_max_bytes)
+    # Feed hosts are the operator's choice, so images there may be on a private
+    # network (a test server, an intranet mirror); any other private address is refused.
+    trusted = {urlsplit(s.url).hostname or "" for s in config.sources}
+    downloaded, errors = 0, []
+    tasks = [
+        mirror_image(fetcher, url, config.archive.path, limits=limits, trusted_hosts=trusted)
+        for url in pending
+    ]
+    for next_done in asyncio.as_completed(tasks):
+        image = await next_done
+        with store.transaction() as db:
+            if image.path is not None:
+                store.image_downloaded(
+                    db,
+                    image.url,
+                    path=image.path,
+                    content_type=image.content_type,
+                    size=image.size,
+                    sha256=image.sha256,
+                    at=now,
+                )
+                downloaded += 1
+            else:
+                reason = image.error or "unknown error"
+                store.image_failed(db, image.url, error=reason, permanent=image.permanent, at=now)
+                errors.append(f"{image.url}: {reason}")
+                log.info("image %s: %s", image.url, reason)
+    return ImageReport(downloaded, len(errors), tuple(errors))
 
 
 def _fail(

@@ -188,8 +188,38 @@ def _migration_1(db: sqlite3.Connection) -> None:
     )
 
 
+def _migration_2(db: sqlite3.Connection) -> None:
+    """Raw content and notes per revision; images kept for the ``mirror`` policy."""
+    _run_script(
+        db,
+        """
+        ALTER TABLE revisions ADD COLUMN raw TEXT;
+        ALTER TABLE revisions ADD COLUMN note TEXT;
+        CREATE TABLE images (
+            url TEXT PRIMARY KEY,
+            path TEXT,
+            content_type TEXT,
+            size INTEGER,
+            sha256 TEXT,
+            first_seen_at INTEGER NOT NULL,
+            last_attempt_at INTEGER,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            error TEXT,
+            permanent INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX images_pending ON images (url) WHERE path IS NULL AND permanent = 0;
+        CREATE TABLE article_images (
+            article_id INTEGER NOT NULL REFERENCES articles(id),
+            url TEXT NOT NULL REFERENCES images(url),
+            PRIMARY KEY (article_id, url)
+        ) WITHOUT ROWID;
+        CREATE INDEX article_images_by_url ON article_images (url);
+        """,
+    )
+
+
 # Append only: a migration once released is never edited, only followed by another.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migration_1,)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migration_1, _migration_2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -390,8 +420,9 @@ class Store:
         seen_at: datetime,
     ) -> None:
         db.execute(
-            "INSERT INTO revisions (article_id, revision, seen_at, title, link, content) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO revisions "
+            "(article_id, revision, seen_at, title, link, content, raw, note) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 article_id,
                 revision,
@@ -399,6 +430,8 @@ class Store:
                 candidate.title,
                 candidate.link,
                 candidate.content,
+                candidate.raw,
+                candidate.note,
             ),
         )
 
@@ -425,6 +458,69 @@ class Store:
 
     def set_jekyll_path(self, db: sqlite3.Connection, article_id: int, path: str) -> None:
         db.execute("UPDATE articles SET jekyll_path = ? WHERE id = ?", (path, article_id))
+
+    # -- images (the ``mirror`` policy) --------------------------------------------------
+    def record_images(
+        self, db: sqlite3.Connection, article_id: int, urls: Sequence[str], at: datetime
+    ) -> None:
+        """Remember that an article shows these images (originals, for the record)."""
+        db.executemany(
+            "INSERT OR IGNORE INTO images (url, first_seen_at) VALUES (?, ?)",
+            [(url, to_ms(at)) for url in urls],
+        )
+        db.executemany(
+            "INSERT OR IGNORE INTO article_images (article_id, url) VALUES (?, ?)",
+            [(article_id, url) for url in urls],
+        )
+
+    def pending_images(self) -> list[str]:
+        """Images not yet downloaded whose failures so far may pass."""
+        rows = self.db.execute(
+            "SELECT url FROM images WHERE path IS NULL AND permanent = 0 "
+            "ORDER BY first_seen_at, url"
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def image_downloaded(
+        self,
+        db: sqlite3.Connection,
+        url: str,
+        *,
+        path: str,
+        content_type: str | None,
+        size: int,
+        sha256: str | None,
+        at: datetime,
+    ) -> None:
+        """An image is in the archive: the articles showing it are published again."""
+        db.execute(
+            "UPDATE images SET path = ?, content_type = ?, size = ?, sha256 = ?, "
+            "last_attempt_at = ?, attempts = attempts + 1, error = NULL WHERE url = ?",
+            (path, content_type, size, sha256, to_ms(at), url),
+        )
+        db.execute(
+            "UPDATE articles SET dirty = 1 "
+            "WHERE id IN (SELECT article_id FROM article_images WHERE url = ?)",
+            (url,),
+        )
+
+    def image_failed(
+        self, db: sqlite3.Connection, url: str, *, error: str, permanent: bool, at: datetime
+    ) -> None:
+        db.execute(
+            "UPDATE images SET last_attempt_at = ?, attempts = attempts + 1, error = ?, "
+            "permanent = ? WHERE url = ?",
+            (to_ms(at), error, int(permanent), url),
+        )
+
+    def local_images(self, article_id: int) -> dict[str, str]:
+        """Original URL → archive path of an article's downloaded images."""
+        rows = self.db.execute(
+            "SELECT i.url, i.path FROM article_images a JOIN images i ON i.url = a.url "
+            "WHERE a.article_id = ? AND i.path IS NOT NULL",
+            (article_id,),
+        ).fetchall()
+        return {url: path for url, path in rows}
 
     # -- reads for publishing -----------------------------------------------------
     _ARTICLE_COLUMNS = (

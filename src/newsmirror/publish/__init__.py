@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
 from ..config import Config, SourceConfig
+from ..images import rewrite_images
 from ..store import Article, Store
 from . import formats
 from .files import flush_to_disk, write_if_changed
@@ -83,7 +84,7 @@ def publish(store: Store, config: Config, *, everything: bool = False) -> Publis
     for article in store.articles(dirty_only=not everything):
         source = by_slug.get(article.source)
         if source is not None:
-            written.extend(_write_article(root, article, source))
+            written.extend(_write_article(store, root, article, source))
             touched.add(source.slug)
         done.append(article.id)
     written.extend(_write_lists(store, config, touched, everything))
@@ -94,14 +95,37 @@ def publish(store: Store, config: Config, *, everything: bool = False) -> Publis
     return PublishReport(tuple(written), len(done))
 
 
-def _write_article(root: Path, article: Article, source: SourceConfig) -> list[str]:
+def _write_article(store: Store, root: Path, article: Article, source: SourceConfig) -> list[str]:
+    local = store.local_images(article.id) if source.images == "mirror" else {}
     files: list[tuple[str, str]] = []
     if "jekyll" in source.layouts and article.jekyll_path:
-        files.append((article.jekyll_path, formats.jekyll_post(article, source.name)))
+        shown = _with_images(article, source, local, article.jekyll_path)
+        files.append((article.jekyll_path, formats.jekyll_post(shown, source.name)))
     if "markdown" in source.layouts and article.markdown_id is not None:
         path = markdown_name(source.slug, article.markdown_id)
-        files.append((path, formats.markdown_article(article)))
+        files.append((path, formats.markdown_article(_with_images(article, source, local, path))))
     return [path for path, text in files if write_if_changed(root / path, text.encode("utf-8"))]
+
+
+def _with_images(
+    article: Article, source: SourceConfig, local: Mapping[str, str], path: str
+) -> Article:
+    """The article as a file at ``path`` shows it: images per the source's policy.
+
+    Mirrored images are linked relative to the file (``../assets/…`` from
+    ``_posts/``), so the archive shows them from a clone with no network.
+    """
+    if source.images == "keep":
+        return article
+    prefix = "../" * path.count("/")
+    content = rewrite_images(
+        article.content,
+        source.images,
+        proxy_template=source.image_proxy,
+        local=local,
+        prefix=prefix,
+    )
+    return article if content == article.content else replace(article, content=content)
 
 
 def _write_lists(store: Store, config: Config, touched: set[str], everything: bool) -> list[str]:
