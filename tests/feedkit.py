@@ -62,17 +62,14 @@ def spread(html: str, indent: str = "      ") -> str:
 
 
 def write_config(folder: Path, sources: Sequence[dict[str, object]], extra: str = "") -> Path:
-    lines = [
-        "[archive]",
-        'path = "archive"',
-        'store = "store.sqlite"',
-        "",
-        "[fetch]",
-        "timeout = 5",
-        "retries = 1",
-        "backoff = 0.05",
-        extra,
-    ]
+    """A config with short test timeouts; ``extra`` lines go in [fetch], replacing defaults."""
+    fetch = {"timeout": "5", "retries": "1", "backoff": "0.05"}
+    for line in extra.splitlines():
+        key, _, value = line.partition("=")
+        if value:
+            fetch[key.strip()] = value.strip()
+    lines = ["[archive]", 'path = "archive"', 'store = "store.sqlite"', "", "[fetch]"]
+    lines += [f"{key} = {value}" for key, value in fetch.items()]
     for source in sources:
         lines.append("[[source]]")
         for key, value in source.items():

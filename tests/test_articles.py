@@ -66,24 +66,25 @@ def revision_notes(store: Path) -> list[str | None]:
 # -- full text --------------------------------------------------------------------
 
 
+def full_text_config(tmp_path: Path, feed: str, fetch: str = "") -> Path:
+    """A markdown-only full-text source whose pages keep the body in div.post-content."""
+    source = {
+        "name": "城市新闻",
+        "slug": "city",
+        "url": feed,
+        "layouts": ["markdown"],
+        "full_text": True,
+        "selector": "div.post-content",
+    }
+    return write_config(tmp_path, [source], extra=fetch)
+
+
 def test_full_text_with_a_selector_archives_the_page_body(
     tmp_path: Path, server: LocalServer
 ) -> None:
     page = server.add("/news/1.html", Route(PAGE.encode(), content_type="text/html"))
     feed = server.add("/feed.xml", Route(rss([item(1, link=page)])))
-    config = write_config(
-        tmp_path,
-        [
-            {
-                "name": "城市新闻",
-                "slug": "city",
-                "url": feed,
-                "layouts": ["markdown"],
-                "full_text": True,
-                "selector": "div.post-content",
-            }
-        ],
-    )
+    config = full_text_config(tmp_path, feed)
     with open_mirror(config) as mirror:
         (result,) = mirror.run().results
     assert (result.new, result.full_text) == (1, 1)
@@ -127,21 +128,7 @@ def test_full_text_failures_keep_the_feed_content_and_say_why(
         items.append(item(n, link=server.url(path)))
     items.append(item(99, link=None))  # no page to fetch at all
     feed = server.add("/feed.xml", Route(rss(items)))
-    config = write_config(
-        tmp_path,
-        [
-            {
-                "name": "城市新闻",
-                "slug": "city",
-                "url": feed,
-                "layouts": ["markdown"],
-                "full_text": True,
-                "selector": "div.post-content",
-            }
-        ],
-        extra="timeout = 1\nmax_bytes = 1048576",
-    )
-    config.write_text(config.read_text(encoding="utf-8").replace("timeout = 5\n", ""), "utf-8")
+    config = full_text_config(tmp_path, feed, fetch="timeout = 1\nmax_bytes = 1048576")
     with open_mirror(config) as mirror:
         (result,) = mirror.run().results
     assert result.outcome == "ok" and result.new == len(items)
