@@ -22,6 +22,7 @@ from pathlib import Path
 
 from .decide import Candidate, Known
 from .errors import StoreError
+from .text import plain_text
 from .models import HttpCache
 
 # Ids of the markdown layout count down from 0xFFFFF (SPEC.md "markdown").
@@ -107,9 +108,14 @@ class FetchRecord:
 
 def _run_script(db: sqlite3.Connection, script: str) -> None:
     """Statement by statement: ``executescript`` would commit the migration's transaction."""
-    for statement in script.split(";"):
-        if statement.strip():
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):  # a trigger's body holds ";" too
             db.execute(statement)
+            statement = ""
+    if statement.strip():
+        db.execute(statement)
 
 
 def _migration_1(db: sqlite3.Connection) -> None:
@@ -218,8 +224,37 @@ def _migration_2(db: sqlite3.Connection) -> None:
     )
 
 
+def _migration_3(db: sqlite3.Connection) -> None:
+    """Full-text search kept current by a trigger; a flag for the site's incremental build.
+
+    FTS5 with the trigram tokenizer finds any substring of three characters or
+    more, which suits Chinese (no spaces between words); shorter queries fall
+    back to LIKE over the same table (see ``Store.search``).
+    """
+    _run_script(
+        db,
+        """
+        ALTER TABLE articles ADD COLUMN site_dirty INTEGER NOT NULL DEFAULT 1;
+        CREATE INDEX articles_site_dirty ON articles (site_dirty) WHERE site_dirty = 1;
+        CREATE VIRTUAL TABLE search USING fts5(title, body, tokenize = 'trigram');
+        CREATE TRIGGER search_follows_revisions AFTER INSERT ON revisions BEGIN
+            DELETE FROM search WHERE rowid = new.article_id;
+            INSERT INTO search (rowid, title, body)
+                VALUES (new.article_id, new.title, newsmirror_text(new.content));
+        END;
+        INSERT INTO search (rowid, title, body)
+            SELECT a.id, a.title, newsmirror_text(r.content)
+            FROM articles a JOIN revisions r ON r.article_id = a.id AND r.revision = a.revision;
+        """,
+    )
+
+
 # Append only: a migration once released is never edited, only followed by another.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migration_1, _migration_2)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
+    _migration_1,
+    _migration_2,
+    _migration_3,
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -397,7 +432,7 @@ class Store:
         ).fetchone()
         db.execute(
             "UPDATE articles SET link = ?, title = ?, author = ?, categories = ?, updated_at = ?, "
-            "revision = ?, fingerprint = ?, dirty = 1 WHERE id = ?",
+            "revision = ?, fingerprint = ?, dirty = 1, site_dirty = 1 WHERE id = ?",
             (
                 candidate.link,
                 candidate.title,
@@ -499,7 +534,7 @@ class Store:
             (path, content_type, size, sha256, to_ms(at), url),
         )
         db.execute(
-            "UPDATE articles SET dirty = 1 "
+            "UPDATE articles SET dirty = 1, site_dirty = 1 "
             "WHERE id IN (SELECT article_id FROM article_images WHERE url = ?)",
             (url,),
         )
@@ -587,6 +622,8 @@ def open_store(path: Path) -> Store:
         # loss may drop the last transactions, never corrupt the file.
         db.execute("PRAGMA synchronous = NORMAL")
         db.execute("PRAGMA foreign_keys = ON")
+        # The search index's trigger reads an article's text through this function.
+        db.create_function("newsmirror_text", 1, plain_text, deterministic=True)
     except (sqlite3.Error, OSError) as e:
         raise StoreError(path, f"cannot open the store: {e}") from e
     store = Store(db, path)
