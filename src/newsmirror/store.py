@@ -22,8 +22,8 @@ from pathlib import Path
 
 from .decide import Candidate, Known
 from .errors import StoreError
-from .text import plain_text
 from .models import HttpCache
+from .text import plain_text
 
 # Ids of the markdown layout count down from 0xFFFFF (SPEC.md "markdown").
 FIRST_MARKDOWN_ID = 0xFFFFF
