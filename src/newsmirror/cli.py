@@ -28,8 +28,10 @@ EXIT_OK, EXIT_NOTHING_DONE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 COMMANDS = {
     "init": "write a starter newsmirror.toml with real Chinese-language news feeds",
     "run": "fetch every source, archive what is new or changed, publish the files",
-    "build": "write every archive file again from the store",
+    "build": "write every archive file and the whole static site again from the store",
     "status": "show each source's health: last success, last error, counts",
+    "serve": "preview the static site on 127.0.0.1",
+    "search": "full-text search of the store (works for Chinese, two characters and up)",
     "demo": "run the whole pipeline offline on feeds newsmirror generates and serves itself",
 }
 
@@ -67,6 +69,14 @@ def _parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help=COMMANDS["status"], description=COMMANDS["status"])
     status.add_argument("--json", action="store_true", help="one JSON document, for machines")
 
+    serve = commands.add_parser("serve", help=COMMANDS["serve"], description=COMMANDS["serve"])
+    serve.add_argument("--port", type=int, default=8000, help="the port (default: 8000)")
+
+    search = commands.add_parser("search", help=COMMANDS["search"], description=COMMANDS["search"])
+    search.add_argument("query", nargs="+", help="words to find; every one must match")
+    search.add_argument("--limit", type=int, default=20, help="at most this many (default: 20)")
+    search.add_argument("--source", metavar="SLUG", help="only this source")
+
     demo = commands.add_parser("demo", help=COMMANDS["demo"], description=COMMANDS["demo"])
     demo.add_argument("dir", help="the folder to create the demo mirror in, e.g. /tmp/x")
     return parser
@@ -82,6 +92,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "run": _run,
         "build": _build,
         "status": _status,
+        "serve": _serve,
+        "search": _search,
         "demo": _demo,
     }[args.command]
     try:
@@ -173,6 +185,49 @@ def _status(args: argparse.Namespace, console: Console) -> int:
             _when(s.last_success_at),
             str(s.consecutive_failures),
             error,
+        )
+    console.print(table)
+    return EXIT_OK
+
+
+def _serve(args: argparse.Namespace, console: Console) -> int:
+    from .config import find_config, load_config
+    from .errors import ConfigError
+    from .localserver import LocalServer
+
+    config = load_config(find_config(args.config))
+    site = config.site.path
+    if not (site / "index.html").is_file():
+        raise ConfigError(config.path, f"no site at {site} yet: run `newsmirror build` first")
+    try:
+        server = LocalServer(root=site, port=args.port)
+    except OSError as e:
+        reason = f"cannot listen on 127.0.0.1:{args.port}: {e.strerror}"
+        raise ConfigError(config.path, reason) from e
+    console.print(f"Serving {site} at [bold]{server.url('/')}[/] — Ctrl-C to stop")
+    server.serve_forever()
+    return EXIT_OK
+
+
+def _search(args: argparse.Namespace, console: Console) -> int:
+    from .mirror import open_mirror
+
+    query = " ".join(args.query)
+    with open_mirror(args.config) as mirror:
+        hits = mirror.search(query, limit=args.limit, source=args.source)
+        zone = mirror.config.archive.zone
+    if not hits:
+        console.print(f"nothing found for {query!r}")
+        return EXIT_NOTHING_DONE
+    table = Table(title=f"{len(hits)} found for {query!r}")
+    for column in ("published", "source", "title", "excerpt"):
+        table.add_column(column, overflow="fold")
+    for hit in hits:
+        table.add_row(
+            hit.published_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+            hit.source_slug,
+            hit.title,
+            hit.snippet,
         )
     console.print(table)
     return EXIT_OK

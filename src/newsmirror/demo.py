@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .config import DEFAULT_CONFIG_NAME
-from .demo_feeds import demo_feeds
+from .demo_feeds import DemoFeed, demo_feeds, demo_images
 from .errors import ConfigError
 from .localserver import LocalServer, Route
 from .mirror import open_mirror
@@ -33,7 +33,7 @@ class DemoReport:
     second: RunReport
 
 
-def _config_text(server: LocalServer, now: datetime) -> str:
+def _config_text(server: LocalServer, feeds: tuple[DemoFeed, ...]) -> str:
     lines = [
         DEMO_MARKER,
         "# The feeds were served on 127.0.0.1 by `newsmirror demo` and are gone now.",
@@ -43,6 +43,8 @@ def _config_text(server: LocalServer, now: datetime) -> str:
         'store = "newsmirror.sqlite"',
         'layouts = ["jekyll", "markdown"]',
         'timezone = "Asia/Shanghai"',
+        '# The demo serves its pictures itself: mirrored, the site shows them offline.',
+        'images = "mirror"',
         "",
         "[site]",
         'path = "site"',
@@ -52,7 +54,7 @@ def _config_text(server: LocalServer, now: datetime) -> str:
         "timeout = 10",
         "retries = 1",
     ]
-    for feed in demo_feeds(now):
+    for feed in feeds:
         lines += [
             "",
             "[[source]]",
@@ -76,9 +78,12 @@ def run_demo(
         raise ConfigError(config_path, "exists and is not a demo config; choose an empty folder")
     folder.mkdir(parents=True, exist_ok=True)
     with LocalServer() as server:
-        for feed in demo_feeds(now):
+        feeds = demo_feeds(now, image_base=server.url(""))
+        for feed in feeds:
             server.add(feed.path, Route(feed.body, content_type=feed.content_type))
-        config_path.write_text(_config_text(server, now), encoding="utf-8")
+        for path, picture in demo_images().items():
+            server.add(path, Route(picture, content_type="image/png"))
+        config_path.write_text(_config_text(server, feeds), encoding="utf-8")
         with open_mirror(config_path) as mirror:
             first = mirror.run(now=now, on_result=on_result)
             second = mirror.run(now=now, on_result=on_result)

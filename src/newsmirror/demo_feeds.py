@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import email.utils
 import json
+import struct
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -593,15 +595,72 @@ _UNDATED_SORTS_AS = datetime.min.replace(tzinfo=UTC)
 DEMO_ARTICLE_COUNT: int = sum(len(desk.stories) for desk in _DESKS)
 
 
-def demo_feeds(now: datetime) -> tuple[DemoFeed, ...]:
+# The demo's two pictures: where the feeds point at them, and their colours.
+_IMAGES = {
+    "/images/2026/rime-east-field.jpg": ((40, 90, 160), (220, 235, 250)),
+    "/img/kexue/comet-tail.jpg": ((10, 10, 40), (240, 200, 80)),
+}
+# Served path → how the feed refers to it without ``image_base``.
+_IMAGE_ORIGINALS = {
+    "/images/2026/rime-east-field.jpg": '"/images/2026/rime-east-field.jpg"',  # relative
+    "/img/kexue/comet-tail.jpg": '"https://img.example.org/kexue/comet-tail.jpg"',
+}
+
+
+def demo_images() -> dict[str, bytes]:
+    """URL path → PNG bytes of the pictures ``demo_feeds(now, image_base=…)`` points at."""
+    return {path: _gradient_png(64, 40, *colours) for path, colours in _IMAGES.items()}
+
+
+def _gradient_png(
+    width: int, height: int, top: tuple[int, int, int], bottom: tuple[int, int, int]
+) -> bytes:
+    """A small PNG fading from ``top`` to ``bottom``, made by hand (no imaging library)."""
+    rows = []
+    for y in range(height):
+        mix = y / max(height - 1, 1)
+        colour = bytes(round(a + (b - a) * mix) for a, b in zip(top, bottom, strict=True))
+        rows.append(b"\x00" + colour * width)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"".join(rows)))
+        + chunk(b"IEND", b"")
+    )
+
+
+def demo_feeds(now: datetime, *, image_base: str | None = None) -> tuple[DemoFeed, ...]:
     """The demo's five feeds, with articles dated over the ten days before ``now``.
 
     ``now`` must be timezone-aware; it is taken to the second, so the same
-    ``now`` always gives the same bytes.
+    ``now`` always gives the same bytes. With ``image_base`` (e.g. the demo
+    server's ``http://127.0.0.1:PORT``) the two pictures point there, so that
+    the demo can mirror them without leaving the machine.
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("demo_feeds needs a timezone-aware datetime")
     now = now.astimezone(UTC).replace(microsecond=0)
+    feeds = _feeds(now)
+    if image_base is None:
+        return feeds
+    moved = []
+    for feed in feeds:
+        body = feed.body
+        for path, original in _IMAGE_ORIGINALS.items():
+            served = f'"{image_base.rstrip("/")}{path}"'
+            body = body.replace(original.encode(), served.encode())
+        moved.append(DemoFeed(feed.slug, feed.name, feed.path, body, feed.content_type))
+    return tuple(moved)
+
+
+def _feeds(now: datetime) -> tuple[DemoFeed, ...]:
     return (
         DemoFeed(
             _TIANQI.slug,

@@ -30,6 +30,20 @@ DEFAULT_LAST_MODIFIED = "Sat, 21 Nov 2026 00:00:00 GMT"
 # How often serve_forever checks for stop(); the stdlib's 0.5 s made every stop
 # (every test using the server) wait up to half a second.
 SHUTDOWN_POLL_INTERVAL = 0.02
+# Types the site needs that the platform's mimetypes table may lack or get wrong:
+# browsers compile WebAssembly only when served as application/wasm (Pagefind).
+SITE_TYPES = {
+    ".wasm": "application/wasm",
+    ".js": "text/javascript",
+    ".mjs": "text/javascript",
+    ".css": "text/css",
+    ".html": "text/html",
+    ".atom": "application/atom+xml",
+    ".json": "application/json",
+    ".svg": "image/svg+xml",
+    ".webp": "image/webp",
+    ".avif": "image/avif",
+}
 
 
 @dataclass(frozen=True)
@@ -160,8 +174,17 @@ class LocalServer:
             target = target / "index.html"
         if not target.is_file():
             return None
-        content_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-        if content_type.startswith("text/") or content_type in ("application/json",):
+        content_type = (
+            SITE_TYPES.get(target.suffix.lower())
+            or mimetypes.guess_type(target.name)[0]
+            or "application/octet-stream"
+        )
+        if content_type.startswith("text/") or content_type in (
+            "application/json",
+            "application/atom+xml",
+            "application/feed+json",
+            "text/javascript",
+        ):
             content_type += "; charset=utf-8"
         mtime = target.stat().st_mtime
         return Route(

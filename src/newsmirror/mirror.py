@@ -23,6 +23,7 @@ from .store import Store, StoredSource, open_store
 
 if TYPE_CHECKING:  # the pipeline imports the HTTP client: only `run` needs it
     from .pipeline import OnResult, RunReport
+    from .search import SearchHit
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,14 @@ class Mirror:
         """Write every archive file again from the store (only changed bytes touch disk)."""
         self.store.sync_sources((s.slug, s.name, s.url) for s in self.config.sources)
         return publish(self.store, self.config, everything=True)
+
+    def search(
+        self, query: str, *, limit: int = 20, source: str | None = None
+    ) -> list[SearchHit]:
+        """Articles whose title or text holds every word of ``query``, titles first."""
+        from .search import search_store
+
+        return search_store(self.store.db, query, limit=limit, source=source)
 
     def status(self, now: datetime | None = None) -> list[SourceStatus]:
         now = now or datetime.now(UTC)
