@@ -25,7 +25,8 @@ def test_demo_runs_the_whole_pipeline_into_dir(tmp_path: Path) -> None:
     assert (folder / "newsmirror.sqlite").is_file()
     # The second run inside the demo answered 304 everywhere and wrote nothing.
     assert result.stdout.count("not modified (304)") == len(config["source"])
-    assert "0 files written" in result.stdout
+    assert "0 files and 0 site pages written" in result.stdout
+    assert (folder / "site/index.html").is_file()
     assert str(archive) in result.stdout
 
     # Running the demo again in the same folder changes no archive file.

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from . import __version__
 from .errors import NewsmirrorError
@@ -145,10 +146,11 @@ def _build(args: argparse.Namespace, console: Console) -> int:
     from .mirror import open_mirror
 
     with open_mirror(args.config) as mirror:
-        report = mirror.build()
-        archive = mirror.config.archive.path
+        report, site = mirror.build()
+        archive, site_path = mirror.config.archive.path, mirror.config.site.path
     console.print(
-        f"{report.articles} articles rendered, {len(report.written)} files written in {archive}"
+        f"{report.articles} articles rendered, {len(report.written)} files written in {archive}\n"
+        f"site: {len(site.written)} pages written in {site_path} ({site.seconds:.1f} s)"
     )
     return EXIT_OK
 
@@ -223,11 +225,12 @@ def _search(args: argparse.Namespace, console: Console) -> int:
     for column in ("published", "source", "title", "excerpt"):
         table.add_column(column, overflow="fold")
     for hit in hits:
+        # Article text is data, not rich markup: "[图]" or "[/b]" must show as written.
         table.add_row(
             hit.published_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
             hit.source_slug,
-            hit.title,
-            hit.snippet,
+            Text(hit.title),
+            Text(hit.snippet),
         )
     console.print(table)
     return EXIT_OK
@@ -249,7 +252,8 @@ def _demo(args: argparse.Namespace, console: Console) -> int:
         f"  config   {report.config}\n"
         f"  store    {report.store}\n"
         f"  archive  {report.archive}  (README.md, lists/, articles/, _posts/)\n"
-        f"Try: newsmirror --config {report.config} status"
+        f"  site     {report.site}\n"
+        f"Read it:  newsmirror --config {report.config} serve"
     )
     return EXIT_OK
 
@@ -313,7 +317,10 @@ def _print_run(console: Console, report: object) -> None:
             + (" (tried again next run where the failure may pass)" if report.images.failed else "")
         )
     seconds = (report.finished_at - report.started_at).total_seconds()
-    console.print(f"{len(report.publish.written)} files written in {seconds:.1f} s")
+    pages = len(report.site.written) if report.site is not None else 0
+    console.print(
+        f"{len(report.publish.written)} files and {pages} site pages written in {seconds:.1f} s"
+    )
 
 
 def _when(moment: datetime | None) -> str:

@@ -29,6 +29,7 @@ class DemoReport:
     config: Path
     archive: Path
     store: Path
+    site: Path
     first: RunReport
     second: RunReport
 
@@ -43,7 +44,7 @@ def _config_text(server: LocalServer, feeds: tuple[DemoFeed, ...]) -> str:
         'store = "newsmirror.sqlite"',
         'layouts = ["jekyll", "markdown"]',
         'timezone = "Asia/Shanghai"',
-        '# The demo serves its pictures itself: mirrored, the site shows them offline.',
+        "# The demo serves its pictures itself: mirrored, the site shows them offline.",
         'images = "mirror"',
         "",
         "[site]",
@@ -93,6 +94,7 @@ def run_demo(
         config=config_path,
         archive=config.archive.path,
         store=config.archive.store,
+        site=config.site.path,
         first=first,
         second=second,
     )

@@ -24,6 +24,7 @@ from .store import Store, StoredSource, open_store
 if TYPE_CHECKING:  # the pipeline imports the HTTP client: only `run` needs it
     from .pipeline import OnResult, RunReport
     from .search import SearchHit
+    from .site import SiteReport
 
 
 @dataclass(frozen=True)
@@ -74,14 +75,15 @@ class Mirror:
 
         return pipeline.run(self.store, self.config, slugs=sources, now=now, on_result=on_result)
 
-    def build(self) -> PublishReport:
-        """Write every archive file again from the store (only changed bytes touch disk)."""
-        self.store.sync_sources((s.slug, s.name, s.url) for s in self.config.sources)
-        return publish(self.store, self.config, everything=True)
+    def build(self) -> tuple[PublishReport, SiteReport]:
+        """Write every archive file and site page again (only changed bytes touch disk)."""
+        from .site import build_site
 
-    def search(
-        self, query: str, *, limit: int = 20, source: str | None = None
-    ) -> list[SearchHit]:
+        self.store.sync_sources((s.slug, s.name, s.url) for s in self.config.sources)
+        report = publish(self.store, self.config, everything=True)
+        return report, build_site(self.store, self.config, everything=True)
+
+    def search(self, query: str, *, limit: int = 20, source: str | None = None) -> list[SearchHit]:
         """Articles whose title or text holds every word of ``query``, titles first."""
         from .search import search_store
 

@@ -1,6 +1,6 @@
 """The pipeline of SPEC.md, joined up:
 
-    sources ─▶ fetch ─▶ parse ─▶ decide ─▶ enrich ─▶ clean ─▶ store ─▶ images ─▶ publish
+    sources ─▶ fetch ─▶ parse ─▶ decide ─▶ enrich ─▶ clean ─▶ store ─▶ images ─▶ publish ─▶ site
 
 Every source is one task, and all run concurrently (``fetch.Fetcher`` holds the
 global and per-host limits). A task fetches its feed (a 304 ends it there),
@@ -11,8 +11,8 @@ one transaction, with the source's HTTP validators and health. A failure is
 recorded against its source and never stops the others.
 
 Then the images of ``mirror`` sources still missing from the archive are
-downloaded (failed ones are tried again on later runs), and ``publish`` writes
-the files of what changed.
+downloaded (failed ones are tried again on later runs), ``publish`` writes the
+archive files of what changed, and ``site`` the pages that show it.
 
 All store access happens on the event loop's thread; only parsing, extraction
 and cleaning run in worker threads. Nothing here formats output for a person:
@@ -37,6 +37,7 @@ from .images import ImageLimits, image_urls, mirror_image
 from .models import FetchResult, ParsedFeed
 from .parse import parse_feed
 from .publish import PublishReport, assign_names, publish
+from .site import SiteReport, build_site
 from .store import FetchRecord, Store
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,7 @@ class RunReport:
     results: tuple[SourceResult, ...]
     publish: PublishReport = field(default_factory=lambda: PublishReport((), 0))
     images: ImageReport = field(default_factory=ImageReport)
+    site: SiteReport | None = None
 
     @property
     def all_failed(self) -> bool:
@@ -102,9 +104,10 @@ def run(
     store.sync_sources((s.slug, s.name, s.url) for s in config.sources)
     results, images = asyncio.run(_run(store, config, sources, started_at, on_result))
     report = publish(store, config)
+    site = build_site(store, config, now=started_at)
     order = {s.slug: i for i, s in enumerate(sources)}
     results.sort(key=lambda r: order[r.slug])
-    return RunReport(started_at, datetime.now(UTC), tuple(results), report, images)
+    return RunReport(started_at, datetime.now(UTC), tuple(results), report, images, site)
 
 
 async def _run(

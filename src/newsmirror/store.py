@@ -610,6 +610,59 @@ class Store:
         (result,) = self.db.execute("PRAGMA integrity_check").fetchone()
         return bool(result == "ok")
 
+    # -- reads for the static site (newsmirror.site) --------------------------------------
+    # Read-only, in bulk: the site lists every article, so one query gives the
+    # light rows of all of them, and bodies are read in chunks, never one
+    # query per article. (Clearing ``site_dirty`` is done by the site build.)
+
+    def site_rows(self) -> list[tuple[int, str, str, int]]:
+        """(id, source, title, published_at in ms) of every article, by (published_at, id)."""
+        rows = self.db.execute(
+            "SELECT id, source, title, published_at FROM articles ORDER BY published_at, id"
+        ).fetchall()
+        return [(int(r[0]), str(r[1]), str(r[2]), int(r[3])) for r in rows]
+
+    def site_dirty_ids(self) -> list[int]:
+        """Articles new or changed since the site last showed them (``site_dirty = 1``)."""
+        rows = self.db.execute("SELECT id FROM articles WHERE site_dirty = 1 ORDER BY id")
+        return [int(r[0]) for r in rows]
+
+    def site_details(
+        self, article_ids: Sequence[int]
+    ) -> Iterator[tuple[int, str, str, str | None, str, int, int, int, str]]:
+        """What an article page shows beyond its list row, in the order of ``article_ids``:
+        (id, key, link, author, categories as JSON, first_seen_at ms, updated_at ms,
+        revision, current content). Read KEY_CHUNK articles at a time."""
+        for start in range(0, len(article_ids), KEY_CHUNK):
+            chunk = article_ids[start : start + KEY_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.execute(
+                "SELECT a.id, a.key, a.link, a.author, a.categories, a.first_seen_at, "
+                f"a.updated_at, a.revision, r.content FROM {self._ARTICLE_JOIN} "
+                f"WHERE a.id IN ({marks})",
+                chunk,
+            ).fetchall()
+            by_id = {int(r[0]): r for r in rows}
+            for article_id in chunk:
+                r = by_id.get(article_id)
+                if r is not None:
+                    yield (r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8])
+
+    def site_local_images(self, article_ids: Sequence[int]) -> dict[int, dict[str, str]]:
+        """Article id → (original URL → archive path) of its downloaded images."""
+        found: dict[int, dict[str, str]] = {}
+        for start in range(0, len(article_ids), KEY_CHUNK):
+            chunk = article_ids[start : start + KEY_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            for article_id, url, path in self.db.execute(
+                "SELECT a.article_id, i.url, i.path FROM article_images a "
+                "JOIN images i ON i.url = a.url "
+                f"WHERE a.article_id IN ({marks}) AND i.path IS NOT NULL",
+                chunk,
+            ):
+                found.setdefault(int(article_id), {})[str(url)] = str(path)
+        return found
+
 
 def open_store(path: Path) -> Store:
     """Open (creating if needed) and migrate the store at ``path``."""

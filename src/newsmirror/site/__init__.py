@@ -1,0 +1,20 @@
+"""The static site (SPEC.md step 8): HTML pages, Atom and JSON feeds, from the store.
+
+    report = build_site(store, config)                    # after a run: what changed
+    report = build_site(store, config, everything=True)   # every page
+
+The site works with no server and loads nothing from other hosts: every link
+is relative (it works under a sub-path and opened from disk), the stylesheet
+uses system fonts, and there is no script but the in-browser search's
+(``pagefind``). Pages are ``plan``ned purely, ``render``ed with Jinja2 and
+written by ``build`` only when their bytes change.
+
+The site never fetches, never changes an article, and writes to the store only
+to clear the ``site_dirty`` flags of the articles it has shown.
+"""
+
+from __future__ import annotations
+
+from .build import SiteReport, build_site
+
+__all__ = ["SiteReport", "build_site"]

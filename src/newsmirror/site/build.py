@@ -1,0 +1,351 @@
+"""Building the site: read the store, decide the pages (``plan``), render, write.
+
+A full build renders every page; an incremental one (after a run) renders only
+what the articles flagged ``site_dirty`` affect (``plan.select_pages``). Either
+way a file is written only when its bytes change (``write_if_changed``:
+atomic, mtime kept otherwise), and the flags are cleared only once the files
+are on disk, so a build that dies half way is finished by the next one.
+
+A build becomes full by itself when the site has never been built here, or
+when what every page depends on changed: the templates, the stylesheet, the
+site's title, the time zone, the sources' names and image policies (see
+``fingerprint``). It is recorded in ``.newsmirror-site.json`` in the site
+folder, with the time of the last build that changed anything, which
+``about.html`` shows: a build that changes nothing writes nothing, not even
+that page.
+
+Mirrored images are hard-linked (copied when that fails, e.g. across file
+systems) from the archive's ``assets/`` into the site's, by the same
+content-hash path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import re
+import secrets
+import shutil
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from ..config import Config
+from ..errors import PublishError
+from ..images import rewrite_images
+from ..publish.files import flush_to_disk, write_if_changed
+from ..store import EPOCH, Store, to_ms
+from . import feeds, plan
+from .content import http_link
+from .plan import Entry, Page, SiteIndex
+from .render import STATIC_DIR, STYLESHEET, TEMPLATES_DIR, Clock, Details, Renderer, root_of
+from .searchindex import INDEX_DIR as SEARCH_INDEX_DIR
+from .searchindex import SearchIndexReport, index_site
+
+log = logging.getLogger(__name__)
+
+# Bump when the code (not the templates, which are hashed) changes what pages
+# hold: the next build is then a full one.
+SITE_FORMAT = 1
+STAMP = ".newsmirror-site.json"
+# Articles whose bodies are in memory at once (bodies are 2-8 KB; 500 ≈ 4 MB).
+CHUNK = 500
+# What the mirror stage names an image: assets/{sha256[:2]}/{sha256}.{ext}.
+_ASSET_PATH = re.compile(r"assets/([0-9a-f]{2})/\1[0-9a-f]{62}\.(?:jpg|png|gif|webp|avif)")
+
+
+@dataclass(frozen=True)
+class SiteReport:
+    written: tuple[str, ...]  # site-relative paths written (pages, feeds, assets), in order
+    unchanged: int  # files rendered whose bytes were already on disk: not touched
+    skipped: int  # pages an incremental build did not render at all
+    seconds: float
+    full: bool  # every page was rendered (asked for, first build, or the format changed)
+    search: SearchIndexReport | None = None  # the search index, when it was rebuilt
+
+    @property
+    def pages_written(self) -> int:
+        return sum(
+            1
+            for path in self.written
+            if path.endswith((".html", ".atom", ".json")) and path != STAMP
+        )
+
+
+def build_site(
+    store: Store, config: Config, *, everything: bool = False, now: datetime | None = None
+) -> SiteReport:
+    """Build the static site into ``config.site.path``; see the module docstring."""
+    started = time.perf_counter()
+    now = now or datetime.now(UTC)
+    site = config.site.path
+    clock = Clock(config.archive.zone)
+    # The flags first: an article stored while this build reads is left flagged for the next.
+    dirty = store.site_dirty_ids()
+    index = SiteIndex(
+        (
+            Entry(article_id, source, title, published, clock.day(published))
+            for article_id, source, title, published in store.site_rows()
+        ),
+        [s.slug for s in config.sources],
+    )
+    stamp = _read_stamp(site)
+    version = fingerprint(config)
+    full = everything or stamp is None or stamp.get("format") != version
+    if full:
+        pages = plan.all_pages(index)
+    else:
+        new = [i for i in dirty if i in index.by_id and not (site / index.by_id[i].path).exists()]
+        pages = plan.select_pages(index, dirty, new)
+
+    builder = _Builder(store, config, index, site)
+    builder.static()
+    builder.articles(sorted((p for p in pages if p.kind == plan.ARTICLE), key=_article_id))
+    for kind in (plan.NUMBERED, plan.DAY, plan.SOURCE_MONTH, plan.DAYS, plan.SOURCE, plan.SEARCH):
+        builder.pages(sorted(p for p in pages if p.kind == kind))
+    builder.feed_files(sorted(p for p in pages if p.kind in (plan.SOURCE_FEEDS, plan.FEEDS)))
+    builder.pages([Page(plan.HOME)])
+    previous = stamp.get("built_at") if stamp else None
+    built_at = builder.about(now, previous if isinstance(previous, int) else None)
+    builder.write(STAMP, json.dumps({"format": version, "built_at": built_at}) + "\n")
+
+    indexed = None
+    # The search index follows the article pages; rebuilt only when one changed
+    # (or it is missing), so a run that changes nothing writes nothing.
+    if (
+        any(path.startswith("articles/") for path in builder.written)
+        or not (site / SEARCH_INDEX_DIR).is_dir()
+    ):
+        indexed = index_site(site)
+    if builder.written or indexed is not None:
+        flush_to_disk()
+    if dirty:
+        _clear_site_dirty(store, dirty)
+    return SiteReport(
+        written=tuple(builder.written),
+        unchanged=builder.unchanged,
+        skipped=plan.count_pages(index) - len(pages),
+        seconds=time.perf_counter() - started,
+        full=full,
+        search=indexed,
+    )
+
+
+def fingerprint(config: Config) -> str:
+    """What every page depends on besides the articles: when it changes, build everything."""
+    digest = hashlib.sha256(f"newsmirror site {SITE_FORMAT}\n".encode())
+    for path in sorted(TEMPLATES_DIR.glob("*.html")) + sorted(STATIC_DIR.glob("*")):
+        digest.update(f"{path.name}\n".encode() + path.read_bytes() + b"\n")
+    settings = {
+        "title": config.site.title,
+        "timezone": config.archive.timezone,
+        "sources": [[s.slug, s.name, s.images, s.image_proxy] for s in config.sources],
+        "sizes": [plan.PAGE_SIZE, plan.HOME_SIZE, plan.SOURCE_NEWEST, plan.FEED_SIZE],
+    }
+    digest.update(json.dumps(settings, ensure_ascii=False, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def _read_stamp(site: Path) -> dict[str, object] | None:
+    try:
+        data = json.loads((site / STAMP).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _article_id(page: Page) -> int:
+    return int(page.key)
+
+
+def _clear_site_dirty(store: Store, article_ids: Sequence[int]) -> None:
+    """The site shows these articles now. (The one write the site makes to the store.)"""
+    with store.transaction() as db:
+        db.executemany(
+            "UPDATE articles SET site_dirty = 0 WHERE id = ?", [(i,) for i in article_ids]
+        )
+
+
+class _Builder:
+    """Renders pages and writes them, counting what was written and what was not."""
+
+    def __init__(self, store: Store, config: Config, index: SiteIndex, site: Path) -> None:
+        self.store = store
+        self.config = config
+        self.index = index
+        self.site = site
+        self.archive = config.archive.path
+        self.renderer = Renderer(config, index)
+        self.sources = {s.slug: s for s in config.sources}
+        self.written: list[str] = []
+        self.unchanged = 0
+        self._assets: set[str] = set()  # asset paths known to be in the site
+        self._feed_details: dict[int, Details] = {}
+        self._feed_images: dict[int, dict[str, str]] = {}
+
+    def write(self, path: str, text: str) -> None:
+        if write_if_changed(self.site / path, text.encode("utf-8")):
+            self.written.append(path)
+        else:
+            self.unchanged += 1
+
+    def static(self) -> None:
+        self.write(STYLESHEET, (STATIC_DIR / "style.css").read_text(encoding="utf-8"))
+        # GitHub Pages serves the folder as it is (no Jekyll pass) when this file exists.
+        self.write(".nojekyll", "")
+
+    def pages(self, pages: Iterable[Page]) -> None:
+        renderer = self.renderer
+        methods = {
+            plan.HOME: renderer.home,
+            plan.NUMBERED: renderer.numbered,
+            plan.SOURCE: renderer.source,
+            plan.SOURCE_MONTH: renderer.source_month,
+            plan.DAY: renderer.day,
+            plan.DAYS: renderer.days,
+            plan.SEARCH: renderer.search,
+        }
+        for page in pages:
+            self.write(page.path, methods[page.kind](page))
+
+    # -- articles, streamed CHUNK at a time --------------------------------------------------
+    def articles(self, pages: Sequence[Page]) -> None:
+        entries = [self.index.by_id[int(p.key)] for p in pages]
+        for start in range(0, len(entries), CHUNK):
+            chunk = entries[start : start + CHUNK]
+            details, images = self._details(chunk)
+            for entry in chunk:
+                found = details.get(entry.id)
+                if found is None:  # gone from the store since the index was read
+                    continue
+                local = self._assets_for(images.get(entry.id, {}))
+                self.write(entry.path, self.renderer.article(entry, found, local))
+
+    def _details(
+        self, entries: Sequence[Entry]
+    ) -> tuple[dict[int, Details], dict[int, dict[str, str]]]:
+        ids = [e.id for e in entries]
+        details = {row[0]: Details.from_row(row) for row in self.store.site_details(ids)}
+        mirrored = [e.id for e in entries if self.sources[e.source].images == "mirror"]
+        images = self.store.site_local_images(mirrored) if mirrored else {}
+        return details, images
+
+    def _assets_for(self, local: Mapping[str, str]) -> dict[str, str]:
+        """The mirrored images (URL → path) now in the site's ``assets/``; the others
+        (a path not made by the mirror stage, a file gone from the archive) keep
+        their original URL, as an image not yet mirrored does."""
+        usable: dict[str, str] = {}
+        for url, path in local.items():
+            if path in self._assets or (_ASSET_PATH.fullmatch(path) and self._copy_asset(path)):
+                self._assets.add(path)
+                usable[url] = path
+        return usable
+
+    def _copy_asset(self, path: str) -> bool:
+        source, target = self.archive / path, self.site / path
+        try:
+            size = source.stat().st_size
+        except OSError:
+            log.warning("mirrored image %s is missing from the archive", source)
+            return False
+        with contextlib.suppress(OSError):
+            # The name is the content's hash: a file of the right size is the same image.
+            if target.stat().st_size == size:
+                return True
+        temporary = target.with_name(f".newsmirror-{secrets.token_hex(4)}.tmp")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(source, temporary)
+            except OSError:  # another file system, or links not allowed: copy
+                shutil.copyfile(source, temporary)
+            os.replace(temporary, target)
+        except OSError as e:
+            with contextlib.suppress(OSError):
+                temporary.unlink()
+            raise PublishError(target, f"cannot copy the mirrored image: {e.strerror}") from e
+        self.written.append(path)
+        return True
+
+    # -- feeds -------------------------------------------------------------------------------
+    def feed_files(self, pages: Sequence[Page]) -> None:
+        # Sources' feeds first, so that the overall feed finds its articles' bodies read.
+        for page in sorted(pages, key=lambda p: p.kind != plan.SOURCE_FEEDS):
+            slug = page.source or None
+            entries = self.index.by_source[slug] if slug else self.index.entries
+            newest = list(reversed(entries[-plan.FEED_SIZE :]))
+            atom_path, json_path = page.paths
+            feed = self._feed(slug, newest, root_of(atom_path))
+            self.write(atom_path, feeds.atom(feed))
+            self.write(json_path, feeds.json_feed(feed))
+
+    def _feed(self, slug: str | None, entries: Sequence[Entry], root: str) -> feeds.FeedInfo:
+        title = self.config.site.title
+        # The overall feed's articles are among their sources' newest: read each once.
+        missing = [e for e in entries if e.id not in self._feed_details]
+        if missing:
+            read, read_images = self._details(missing)
+            self._feed_details.update(read)
+            self._feed_images.update(read_images)
+        details, images = self._feed_details, self._feed_images
+        items = []
+        for entry in entries:
+            found = details.get(entry.id)
+            if found is None:
+                continue
+            source = self.sources[entry.source]
+            content = rewrite_images(
+                found.content,
+                source.images,
+                proxy_template=source.image_proxy,
+                local=self._assets_for(images.get(entry.id, {})),
+                prefix=root,
+            )
+            updated = found.updated_ms if found.revision > 1 else entry.published_ms
+            items.append(
+                feeds.FeedItem(
+                    id=feeds.item_id(title, entry.source, found.key),
+                    title=entry.title,
+                    link=http_link(found.link),
+                    page=root + entry.path,
+                    content_html=content,
+                    author=found.author or source.name,
+                    published=_utc(entry.published_ms),
+                    updated=_utc(max(updated, entry.published_ms)),
+                    categories=found.categories,
+                )
+            )
+        return feeds.FeedInfo(
+            id=feeds.feed_id(title, slug or ""),
+            title=f"{self.sources[slug].name} · {title}" if slug else title,
+            page="index.html",
+            atom_path="feed.atom",
+            json_path="feed.json",
+            author=title,
+            items=items,
+        )
+
+    # -- about.html, last ----------------------------------------------------------------------
+    def about(self, now: datetime, previous_ms: int | None) -> int:
+        """Write about.html; the build time it shows (and returns) is this build's only
+        when something changed: otherwise the page stays as it was, unwritten."""
+        page = Page(plan.ABOUT)
+        stored = self.store.sources(now)
+        if previous_ms is not None and not self.written:
+            text = self.renderer.about(page, stored, previous_ms)
+            with contextlib.suppress(OSError):
+                if (self.site / page.path).read_bytes() == text.encode("utf-8"):
+                    self.unchanged += 1
+                    return previous_ms
+        built_ms = to_ms(now)
+        self.write(page.path, self.renderer.about(page, stored, built_ms))
+        return built_ms
+
+
+def _utc(ms: int) -> datetime:
+    return EPOCH + timedelta(milliseconds=ms)
