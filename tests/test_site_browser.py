@@ -48,8 +48,11 @@ def served_demo(tmp_path: Path) -> Iterator[str]:
     assert result.returncode == 0, result.stdout + result.stderr
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "newsmirror", "--config", str(folder / "newsmirror.toml")]
-        + ["serve", "--port", str(port)],
+        [
+            sys.executable,
+            *("-m", "newsmirror", "--config", str(folder / "newsmirror.toml")),
+            *("serve", "--port", str(port)),
+        ],
         env={"PYTHONPATH": str(SRC), "PATH": "/usr/bin:/bin"},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
