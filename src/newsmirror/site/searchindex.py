@@ -79,9 +79,6 @@ import html
 import json
 import logging
 import operator
-import os
-import shutil
-import tempfile
 import time
 import unicodedata
 import urllib.parse
@@ -95,6 +92,7 @@ import lxml.etree
 import lxml.html
 
 from ..errors import PublishError
+from ..publish.files import write_if_changed
 
 log = logging.getLogger(__name__)
 
@@ -429,7 +427,7 @@ def _payload(name: str, value: object) -> bytes:
 
 
 def index_site(site_dir: Path) -> SearchIndexReport:
-    """Index the built site at ``site_dir`` into ``site_dir/search-index/``, replacing it whole.
+    """Index the built site at ``site_dir`` into ``site_dir/search-index/``.
 
     Raises :class:`PublishError` when the site is missing or the index cannot be written.
     """
@@ -440,7 +438,7 @@ def index_site(site_dir: Path) -> SearchIndexReport:
     built = build_index(pages)
     target = site_dir / INDEX_DIR
     try:
-        _replace_folder(target, built.files)
+        _sync_folder(target, built.files)
     except OSError as e:
         raise PublishError(target, f"cannot write the search index: {e}") from e
     seconds = time.perf_counter() - started
@@ -457,31 +455,22 @@ def index_site(site_dir: Path) -> SearchIndexReport:
     return report
 
 
-def _replace_folder(target: Path, files: dict[str, bytes]) -> None:
-    """Write ``files`` into a new folder beside ``target``, then swap it in.
+def _sync_folder(target: Path, files: dict[str, bytes]) -> int:
+    """Make ``target`` hold exactly ``files``: each written atomically and only when its
+    bytes change, files no longer in the index removed. Returns the files written.
 
-    No stale file survives, and a reader never sees half an index (for a moment, none).
+    An index that did not change touches no file, as the rest of the site; a
+    reader in the middle of an update may get one shard new and one old, which
+    shows a result less or more until the next page load, never a broken page.
     """
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-new-", dir=target.parent))
-    old: Path | None = None
-    try:
-        for name, content in files.items():
-            path = staging / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(content)
-        os.chmod(staging, 0o755)  # mkdtemp makes it 0700; a web server must read it
-        if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}-old-", dir=target.parent))
-            target.rename(old / target.name)
-        staging.rename(target)
-    except BaseException:
-        if old is not None and not target.exists():
-            (old / target.name).rename(target)
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    finally:
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+    written = sum(write_if_changed(target / name, content) for name, content in files.items())
+    for path in sorted(target.rglob("*"), reverse=True):
+        name = path.relative_to(target).as_posix()
+        if path.is_file() and name not in files:
+            path.unlink()
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+    return written
 
 
 # -- the widget -------------------------------------------------------------------------
