@@ -40,3 +40,15 @@ def test_demo_refuses_a_folder_with_a_real_config(tmp_path: Path) -> None:
     (tmp_path / "newsmirror.toml").write_text("[archive]\n", encoding="utf-8")
     result = cli("demo", str(tmp_path))
     assert result.returncode == 2 and "not a demo config" in result.stderr
+
+
+def test_search_command_finds_two_character_chinese(tmp_path: Path) -> None:
+    folder = tmp_path / "demo"
+    assert cli("demo", str(folder)).returncode == 0
+    config = str(folder / "newsmirror.toml")
+    found = cli("--config", config, "search", "预警")
+    assert found.returncode == 0, found.stderr
+    assert "大风蓝色预警解除" in found.stdout and "tianqi" in found.stdout
+    # Words are ANDed; text that looks like markup is shown as written.
+    assert cli("--config", config, "search", "预警", "没有这个词").returncode == 1
+    assert cli("--config", config, "search", "[/b]").returncode == 1
