@@ -103,3 +103,36 @@ def test_milliseconds_are_exact() -> None:
     moment = datetime(2020, 11, 21, 11, 8, 55, 999000, tzinfo=UTC)
     assert to_ms(moment) == 1605956935999
     assert from_ms(1605956935999) == moment
+
+
+def test_an_old_store_is_migrated_with_its_data(tmp_path: Path) -> None:
+    """A store written at schema 1 opens at the latest schema, its articles searchable."""
+    import newsmirror.store as store_module
+
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path, isolation_level=None)
+    db.create_function("newsmirror_text", 1, lambda html: html)
+    db.execute("BEGIN")
+    store_module.MIGRATIONS[0](db)
+    db.execute("PRAGMA user_version = 1")
+    db.execute("INSERT INTO sources (slug, name, url) VALUES ('a', '甲', 'https://a.example/')")
+    db.execute(
+        "INSERT INTO articles (source, key, link, title, published_at, date_from_feed, "
+        "first_seen_at, updated_at, fingerprint) "
+        "VALUES ('a', 'guid:1', 'https://a.example/1', '旧文章', 0, 1, 0, 0, 'x')"
+    )
+    db.execute(
+        "INSERT INTO revisions (article_id, revision, seen_at, title, link, content) "
+        "VALUES (1, 1, 0, '旧文章', 'https://a.example/1', '<p>台湾<b>香港</b>新闻</p>')"
+    )
+    db.execute("COMMIT")
+    db.close()
+
+    store = open_store(path)
+    assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert store.integrity_ok()
+    (article,) = store.articles(dirty_only=True)
+    assert article.title == "旧文章" and article.content == "<p>台湾<b>香港</b>新闻</p>"
+    body = store.db.execute("SELECT body FROM search WHERE rowid = 1").fetchone()[0]
+    assert body == "台湾香港新闻"
+    assert store.db.execute("SELECT site_dirty FROM articles").fetchone()[0] == 1
