@@ -8,18 +8,16 @@ them as a browser would.
 from __future__ import annotations
 
 import re
-import shutil
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import pytest
-
 from newsmirror import open_mirror
 from newsmirror.clean import DEFAULT_IFRAME_HOSTS
 from newsmirror.localserver import LocalServer, Request, Response, Route
 
+from .browser import launch, needs_chromium
 from .feedkit import Item, parse_html_tree, png, rss, snapshot, write_config
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -324,7 +322,7 @@ def test_mirror_downloads_images_once_and_retries_failures(
     assert snapshot(archive) == before
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")
+@needs_chromium
 def test_mirrored_article_shows_its_images_with_the_server_stopped(tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -340,16 +338,7 @@ def test_mirrored_article_shows_its_images_with_the_server_stopped(tmp_path: Pat
     page = article.with_suffix(".html")
     page.write_text(article.read_text(encoding="utf-8"), encoding="utf-8")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--no-first-run",
-                "--disable-background-networking",
-            ],
-        )
+        browser = launch(playwright)
         try:
             tab = browser.new_page()
             tab.goto(page.as_uri())

@@ -27,17 +27,10 @@ from newsmirror.site.searchindex import (
 )
 from newsmirror.store import Store, open_store
 
+from .browser import CHROMIUM, launch
 from .test_decide import source
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-]
 
 # (guid, title, body, hours before NOW): text written for these tests.
 ARTICLES = [
@@ -348,11 +341,11 @@ def test_the_widget_loads_everything_from_the_site() -> None:
 
 @pytest.fixture
 def browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
+    if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is not installed (Debian's chromium drives the browser tests)")
     playwright_api = pytest.importorskip("playwright.sync_api")
     with playwright_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        launched = launch(playwright)
         yield launched
         launched.close()
 

@@ -8,7 +8,6 @@ pages show. Every request the browser makes is recorded: none may leave
 
 from __future__ import annotations
 
-import shutil
 import socket
 import subprocess
 import sys
@@ -20,18 +19,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from .browser import launch, needs_chromium
 from .feedkit import SRC, cli
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("chromium") is None, reason="Debian's chromium is not installed"
-)
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-]
+pytestmark = needs_chromium
 SERVE_WAIT_SECONDS = 30
 
 
@@ -80,9 +71,7 @@ def test_a_reader_browses_reads_searches_and_subscribes(served_demo: str, tmp_pa
 
     requested: list[str] = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
+        browser = launch(playwright)
         try:
             page = browser.new_page(viewport={"width": 1100, "height": 900})
             page.on("request", lambda request: requested.append(request.url))
