@@ -354,14 +354,17 @@ class Renderer:
         rows = []
         for source in self.config.sources:
             state = health.get(source.slug)
+            entries = self.index.by_source.get(source.slug, [])
+            newest = max((e.published_ms for e in entries), default=None)
+            # Only what changes when something happens at the source: no "last
+            # success" or "last 7 days", which would rewrite this page every run.
             rows.append(
                 {
                     "name": source.name,
                     "href": f"sources/{source.slug}/index.html",
                     "url": source.url,
-                    "articles": len(self.index.by_source.get(source.slug, [])),
-                    "last_7_days": state.last_7_days if state else 0,
-                    "last_success": self._maybe(state.last_success_at if state else None),
+                    "articles": len(entries),
+                    "newest": None if newest is None else self.moment(newest),
                     "failures": state.consecutive_failures if state else 0,
                     "last_error": (state.last_error or "") if state else "",
                     "last_error_at": self._maybe(state.last_error_at if state else None),
