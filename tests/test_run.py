@@ -325,3 +325,28 @@ def test_build_rewrites_only_what_differs(tmp_path: Path, server: LocalServer) -
     assert result.returncode == 0 and "2 files written" in result.stdout
     after = snapshot(archive)
     assert {k: v[1] for k, v in after.items()} == {k: v[1] for k, v in before.items()}
+
+
+def test_status_json_after_failures(tmp_path: Path, server: LocalServer) -> None:
+    import json
+
+    server.add("/feed.xml", Route(good_feed(2)))
+    config = write_config(
+        tmp_path,
+        [
+            {"name": "城市新闻", "slug": "city", "url": server.url("/feed.xml")},
+            {"name": "坏源", "slug": "bad", "url": server.url("/missing.xml")},
+        ],
+    )
+    for _ in range(2):
+        cli("--config", str(config), "run")
+    result = cli("--config", str(config), "status", "--json")
+    assert result.returncode == 0, result.stderr
+    statuses = {s["slug"]: s for s in json.loads(result.stdout)}
+    assert statuses["city"]["articles"] == 2 and statuses["city"]["consecutive_failures"] == 0
+    assert statuses["city"]["last_success_at"] is not None
+    bad = statuses["bad"]
+    assert bad["consecutive_failures"] == 2 and bad["last_error"] == "HTTP 404 Not Found"
+    assert bad["last_error_at"] is not None and "warning" in bad
+    table = cli("--config", str(config), "status")
+    assert "HTTP 404 Not Found" in table.stdout and "坏源" in table.stdout

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
@@ -180,12 +181,16 @@ def _status(args: argparse.Namespace, console: Console) -> int:
         table.add_column(column, overflow="fold")
     for s in statuses:
         error = f"{_when(s.last_error_at)}: {s.last_error}" if s.last_error else ""
+        if s.warning:
+            error = f"[yellow]{escape(s.warning)}[/]" + (f"\n{escape(error)}" if error else "")
+        else:
+            error = escape(error)
         table.add_row(
             f"{s.name} ({s.slug})" + ("" if s.configured else " [dim]not configured[/]"),
             str(s.articles),
             str(s.last_7_days),
             _when(s.last_success_at),
-            str(s.consecutive_failures),
+            f"[red]{s.consecutive_failures}[/]" if s.consecutive_failures else "0",
             error,
         )
     console.print(table)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from .config import Config, find_config, load_config
 from .errors import ConfigError
+from .health import RHYTHM_SAMPLE, silence
 from .publish import PublishReport, publish
 from .store import Store, StoredSource, open_store
 
@@ -41,6 +42,7 @@ class SourceStatus:
     consecutive_failures: int
     articles: int
     last_7_days: int
+    warning: str | None = None  # e.g. silent far longer than its usual rhythm
 
 
 class Mirror:
@@ -109,6 +111,7 @@ class Mirror:
                 consecutive_failures=s.consecutive_failures,
                 articles=s.article_count,
                 last_7_days=s.last_7_days,
+                warning=silence(self.store.recent_published(s.slug, RHYTHM_SAMPLE), now),
             )
             for s in stored
         ]

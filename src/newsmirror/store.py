@@ -606,6 +606,14 @@ class Store:
                 "UPDATE articles SET dirty = 0 WHERE id = ?", [(i,) for i in article_ids]
             )
 
+    def recent_published(self, source: str, limit: int) -> list[datetime]:
+        """Publication times of a source's newest articles, newest first."""
+        rows = self.db.execute(
+            "SELECT published_at FROM articles WHERE source = ? ORDER BY published_at DESC LIMIT ?",
+            (source, limit),
+        ).fetchall()
+        return [from_ms(r[0]) for r in rows]
+
     def integrity_ok(self) -> bool:
         (result,) = self.db.execute("PRAGMA integrity_check").fetchone()
         return bool(result == "ok")
