@@ -350,3 +350,24 @@ def test_status_json_after_failures(tmp_path: Path, server: LocalServer) -> None
     assert bad["last_error_at"] is not None and "warning" in bad
     table = cli("--config", str(config), "status")
     assert "HTTP 404 Not Found" in table.stdout and "坏源" in table.stdout
+
+
+def test_log_file_has_one_json_object_per_event(tmp_path: Path, server: LocalServer) -> None:
+    import json
+
+    server.add("/feed.xml", Route(good_feed(2)))
+    config = write_config(
+        tmp_path,
+        [
+            {"name": "城市新闻", "slug": "city", "url": server.url("/feed.xml")},
+            {"name": "坏源", "slug": "bad", "url": server.url("/missing.xml")},
+        ],
+    )
+    log = tmp_path / "events.jsonl"
+    result = cli("--config", str(config), "-q", "--log-file", str(log), "run")
+    assert result.returncode == 0
+    events = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    sources = {e["slug"]: e for e in events if e.get("event") == "source"}
+    assert sources["city"]["outcome"] == "ok" and sources["city"]["new"] == 2
+    assert sources["bad"]["outcome"] == "failed" and "404" in sources["bad"]["error"]
+    assert all({"time", "level", "logger", "message"} <= e.keys() for e in events)

@@ -52,6 +52,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="say more (-vv: debug)")
     parser.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    parser.add_argument(
+        "--log-file",
+        metavar="PATH",
+        help="also write every event, as one JSON object per line, to PATH",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     init = commands.add_parser("init", help=COMMANDS["init"], description=COMMANDS["init"])
@@ -88,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     console = Console(stderr=False, quiet=args.quiet)
     errors = Console(stderr=True)
-    _configure_logging(args.verbose, args.quiet, errors)
+    _configure_logging(args.verbose, args.quiet, errors, args.log_file)
     handler = {
         "init": _init,
         "run": _run,
@@ -108,15 +113,49 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
 
 
-def _configure_logging(verbose: int, quiet: bool, console: Console) -> None:
+def _configure_logging(
+    verbose: int, quiet: bool, console: Console, log_file: str | None = None
+) -> None:
     level = (
         logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
     )
+    screen = RichHandler(console=console, show_path=False, show_time=False)
+    screen.setLevel(level)
+    handlers: list[logging.Handler] = [screen]
+    if log_file:
+        # The file gets every event at INFO and above, whatever -v / -q say.
+        file_handler = logging.FileHandler(log_file, encoding="utf-8")
+        file_handler.setFormatter(JsonLines())
+        file_handler.setLevel(logging.DEBUG if verbose >= 2 else logging.INFO)
+        handlers.append(file_handler)
     logging.basicConfig(
-        level=level,
-        format="%(message)s",
-        handlers=[RichHandler(console=console, show_path=False, show_time=False)],
+        level=min(h.level for h in handlers), format="%(message)s", handlers=handlers
     )
+    # Third-party chatter stays out of the operator's log unless asked for.
+    for noisy in ("asyncio", "charset_normalizer", "readability"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+# LogRecord's own attributes: anything else on a record came as ``extra=``.
+_RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message"}
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object per event: time, level, logger, message and any ``extra`` fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        event = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        event.update(
+            {k: v for k, v in vars(record).items() if k not in _RECORD_FIELDS and k[0] != "_"}
+        )
+        if record.exc_info:
+            event["exception"] = self.formatException(record.exc_info)
+        return json.dumps(event, ensure_ascii=False, default=str)
 
 
 # -- commands -------------------------------------------------------------------

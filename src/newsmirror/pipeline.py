@@ -124,6 +124,21 @@ async def _run(
         ]
         for next_done in asyncio.as_completed(tasks):
             result = await next_done
+            log.info(
+                "%s: %s (%d new, %d updated, %d unchanged)%s",
+                result.slug,
+                result.outcome,
+                result.new,
+                result.updated,
+                result.unchanged,
+                f": {result.error}" if result.error else "",
+                # LogRecord has a "name" of its own: the source's goes as "source".
+                extra={
+                    "event": "source",
+                    "source": result.name,
+                    **{k: v for k, v in vars(result).items() if k != "name"},
+                },
+            )
             results.append(result)
             if on_result is not None:
                 on_result(result)
