@@ -37,6 +37,7 @@ from .images import ImageLimits, image_urls, mirror_image
 from .models import FetchResult, ParsedFeed
 from .parse import parse_feed
 from .publish import PublishReport, assign_names, publish
+from .publish.files import sweep_temporary
 from .site import SiteReport, build_site
 from .store import FetchRecord, Store
 
@@ -101,6 +102,9 @@ def run(
     """Fetch, parse and store every source (or those in ``slugs``), then publish."""
     started_at = now or datetime.now(UTC)
     sources = [s for s in config.sources if slugs is None or s.slug in slugs]
+    for folder in (config.archive.path, config.site.path):
+        if swept := sweep_temporary(folder):
+            log.info("removed %d temporary files a killed run left in %s", swept, folder)
     store.sync_sources((s.slug, s.name, s.url) for s in config.sources)
     results, images = asyncio.run(_run(store, config, sources, started_at, on_result))
     report = publish(store, config)

@@ -44,6 +44,25 @@ def write_if_changed(path: Path, data: bytes) -> bool:
     return True
 
 
+def sweep_temporary(root: Path) -> int:
+    """Remove temporary files a killed run left under ``root``; returns how many.
+
+    Only ever called by the process holding the run lock, so no other writer's
+    file can be in flight. Our temporary files start with a dot and end in ``.tmp``.
+    """
+    removed = 0
+    if not root.is_dir():
+        return 0
+    for folder, folders, names in os.walk(root):
+        folders[:] = [f for f in folders if f != ".git"]  # git's own files are git's
+        for name in names:
+            if name.startswith(".") and name.endswith(".tmp"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(os.path.join(folder, name))
+                    removed += 1
+    return removed
+
+
 def flush_to_disk() -> None:
     """Ask the OS to write what was renamed into place, once per publish.
 

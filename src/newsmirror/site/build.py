@@ -115,10 +115,13 @@ def build_site(
     builder.write(STAMP, json.dumps({"format": version, "built_at": built_at}) + "\n")
 
     indexed = None
-    # The search index follows the article pages; rebuilt only when one changed
-    # (or it is missing), so a run that changes nothing writes nothing.
+    # The search index follows the article pages: rebuilt when one changed, when
+    # articles were dirty (a build killed half way through the index leaves them
+    # so), or when it is missing. Only shards whose bytes change are written, so a
+    # run that changes nothing writes nothing.
     if (
-        any(path.startswith("articles/") for path in builder.written)
+        dirty
+        or any(path.startswith("articles/") for path in builder.written)
         or not (site / SEARCH_INDEX_DIR).is_dir()
     ):
         indexed = index_site(site)
