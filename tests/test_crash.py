@@ -16,7 +16,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from newsmirror.localserver import LocalServer, Request, Response, Route
+from newsmirror.localserver import LocalServer, Request, Response
 
 from .feedkit import SRC, Item, rss, snapshot, write_config
 
