@@ -371,3 +371,35 @@ def test_log_file_has_one_json_object_per_event(tmp_path: Path, server: LocalSer
     assert sources["city"]["outcome"] == "ok" and sources["city"]["new"] == 2
     assert sources["bad"]["outcome"] == "failed" and "404" in sources["bad"]["error"]
     assert all({"time", "level", "logger", "message"} <= e.keys() for e in events)
+
+
+def test_run_commits_and_pushes_the_archive(tmp_path: Path, server: LocalServer) -> None:
+    import subprocess as sp
+
+    def git(*args: str, cwd: Path) -> str:
+        return sp.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True).stdout
+
+    remote = tmp_path / "remote.git"
+    git("init", "--bare", "-b", "main", str(remote), cwd=tmp_path)
+    git("clone", str(remote), "archive", cwd=tmp_path)
+    url = server.add("/feed.xml", Route(good_feed(2)))
+    config = write_config(tmp_path, [{"name": "城市新闻", "slug": "city", "url": url}])
+    config.write_text(
+        config.read_text(encoding="utf-8").replace(
+            "[fetch]", '[git]\npush = true\nbranch = "main"\n\n[fetch]'
+        ),
+        encoding="utf-8",
+    )
+    first = cli("--config", str(config), "run")
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "committed" in first.stdout and "pushed" in first.stdout
+    log = git("log", "--format=%s%n%b", "main", cwd=remote)
+    assert "newsmirror: 2 new, 0 updated" in log and "城市新闻: 2 new, 0 updated" in log
+    # Nothing new: no commit, not an error.
+    second = cli("--config", str(config), "run")
+    assert second.returncode == 0 and "git:" not in second.stdout
+    assert git("rev-list", "--count", "main", cwd=remote).strip() == "1"
+    server.add("/feed.xml", Route(good_feed(3)))
+    assert cli("--config", str(config), "run").returncode == 0
+    assert git("rev-list", "--count", "main", cwd=remote).strip() == "2"
+    assert "城市新闻: 1 new" in git("log", "-1", "--format=%b", "main", cwd=remote)

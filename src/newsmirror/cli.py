@@ -360,6 +360,12 @@ def _print_run(console: Console, report: object) -> None:
             f"images: {report.images.downloaded} downloaded, {report.images.failed} failed"
             + (" (tried again next run where the failure may pass)" if report.images.failed else "")
         )
+    if report.git is not None:
+        if report.git.error:
+            console.print(f"[red]git:[/] {escape(report.git.error)}")
+        elif report.git.committed:
+            pushed = " and pushed" if report.git.pushed else ""
+            console.print(f"git: committed {report.git.commit}{pushed}")
     seconds = (report.finished_at - report.started_at).total_seconds()
     pages = len(report.site.written) if report.site is not None else 0
     console.print(

@@ -20,6 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import ConfigError
+from .gitops import GitSettings
 from .models import FetchSettings
 
 CONFIG_ENV = "NEWSMIRROR_CONFIG"
@@ -92,6 +93,7 @@ class Config:
     site: SiteConfig
     fetch: FetchSettings
     sources: tuple[SourceConfig, ...]
+    git: GitSettings = field(default_factory=GitSettings)
 
     def source(self, slug: str) -> SourceConfig:
         for source in self.sources:
@@ -129,7 +131,7 @@ def load_config(path: str | os.PathLike[str]) -> Config:
 def parse_config(data: Mapping[str, Any], path: Path) -> Config:
     """Validate a decoded TOML document; relative paths are relative to ``path``'s folder."""
     reader = _Reader(path)
-    reader.no_unknown(data, ("archive", "site", "fetch", "source"), "")
+    reader.no_unknown(data, ("archive", "site", "fetch", "git", "source"), "")
     base = path.resolve().parent
 
     archive_data = reader.table(data, "archive")
@@ -170,6 +172,8 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
     )
 
     fetch = reader.fetch_settings(reader.table(data, "fetch"))
+    # A [git] table turns committing on (enabled = false turns it off again).
+    git = reader.git_settings(reader.table(data, "git"), present="git" in data)
 
     raw_sources = data.get("source", [])
     if not isinstance(raw_sources, list):
@@ -178,7 +182,7 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
         reader.source(raw, f"source[{i}].", archive) for i, raw in enumerate(raw_sources)
     )
     _no_duplicates(path, sources)
-    return Config(path=path, archive=archive, site=site, fetch=fetch, sources=sources)
+    return Config(path=path, archive=archive, site=site, fetch=fetch, sources=sources, git=git)
 
 
 def _no_duplicates(path: Path, sources: tuple[SourceConfig, ...]) -> None:
@@ -374,6 +378,22 @@ class _Reader:
             images=self.choice(data, "images", prefix, IMAGE_POLICIES, archive.images),
             image_proxy=self.proxy(data, prefix, archive.image_proxy),
         )
+
+    def git_settings(self, data: Mapping[str, Any], *, present: bool) -> GitSettings:
+        known = ("enabled", "push", "remote", "branch", "author_name", "author_email")
+        self.no_unknown(data, known, "git.")
+        defaults = GitSettings()
+        try:
+            return GitSettings(
+                enabled=self.boolean(data, "enabled", "git.", present),
+                push=self.boolean(data, "push", "git.", False),
+                remote=self.string(data, "remote", "git.", defaults.remote),
+                branch=self.optional_string(data, "branch", "git."),
+                author_name=self.string(data, "author_name", "git.", defaults.author_name),
+                author_email=self.string(data, "author_email", "git.", defaults.author_email),
+            )
+        except ValueError as e:
+            raise self.fail("git", str(e)) from e
 
     def fetch_settings(self, data: Mapping[str, Any]) -> FetchSettings:
         known = tuple(f.name for f in fields(FetchSettings))

@@ -33,6 +33,7 @@ from .decide import Decision, candidates, decide, publication_order
 from .enrich import Prepared, prepare
 from .errors import FetchError, ParseError
 from .fetch import Fetcher
+from .gitops import GitReport, commit_archive, commit_message
 from .images import ImageLimits, image_urls, mirror_image
 from .models import FetchResult, ParsedFeed
 from .parse import parse_feed
@@ -82,6 +83,7 @@ class RunReport:
     publish: PublishReport = field(default_factory=lambda: PublishReport((), 0))
     images: ImageReport = field(default_factory=ImageReport)
     site: SiteReport | None = None
+    git: GitReport | None = None
 
     @property
     def all_failed(self) -> bool:
@@ -111,7 +113,17 @@ def run(
     site = build_site(store, config, now=started_at)
     order = {s.slug: i for i, s in enumerate(sources)}
     results.sort(key=lambda r: order[r.slug])
-    return RunReport(started_at, datetime.now(UTC), tuple(results), report, images, site)
+    git = _commit(config, results) if config.git.enabled else None
+    return RunReport(started_at, datetime.now(UTC), tuple(results), report, images, site, git)
+
+
+def _commit(config: Config, results: Sequence[SourceResult]) -> GitReport:
+    """Commit (and push) the archive; nothing to commit is not an error."""
+    message = commit_message([(r.name, r.new, r.updated) for r in results])
+    report = commit_archive(config.archive.path, message, config.git)
+    if report.error:
+        log.warning("git: %s", report.error)
+    return report
 
 
 async def _run(
