@@ -302,7 +302,9 @@ def test_unknown_source_slug_is_an_error(tmp_path: Path, server: LocalServer) ->
     assert result.returncode == 2 and "'b'" in result.stderr
 
 
-@pytest.mark.parametrize("command", ["init", "run", "build", "status", "serve", "search", "demo"])
+@pytest.mark.parametrize(
+    "command", ["init", "run", "build", "status", "serve", "search", "sources", "demo"]
+)
 def test_every_command_has_help_and_is_in_the_readme(command: str) -> None:
     result = cli(command, "--help")
     assert result.returncode == 0 and len(result.stdout) > 80

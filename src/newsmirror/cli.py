@@ -11,9 +11,10 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.logging import RichHandler
@@ -23,7 +24,10 @@ from rich.table import Table
 from rich.text import Text
 
 from . import __version__
-from .errors import NewsmirrorError
+from .errors import ConfigError, NewsmirrorError
+
+if TYPE_CHECKING:
+    from .mirror import Mirror
 
 EXIT_OK, EXIT_NOTHING_DONE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -35,6 +39,8 @@ COMMANDS = {
     "serve": "preview the static site on 127.0.0.1",
     "search": "full-text search of the store (works for Chinese, two characters and up)",
     "demo": "run the whole pipeline offline on feeds newsmirror generates and serves itself",
+    "sources": "list, add or remove sources, import or export OPML (the config file is rewritten, "
+    "its comments and order kept)",
 }
 
 
@@ -62,6 +68,12 @@ def _parser() -> argparse.ArgumentParser:
     init = commands.add_parser("init", help=COMMANDS["init"], description=COMMANDS["init"])
     init.add_argument("dir", nargs="?", default=".", help="where to write it (default: here)")
     init.add_argument("--force", action="store_true", help="overwrite an existing config")
+    init.add_argument(
+        "--github-actions",
+        action="store_true",
+        help="also write .github/workflows/newsmirror.yml: run on a schedule, commit and push "
+        "the archive, publish the site to GitHub Pages",
+    )
 
     run = commands.add_parser("run", help=COMMANDS["run"], description=COMMANDS["run"])
     run.add_argument(
@@ -70,8 +82,19 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SLUG",
         help="only this source (repeat for more)",
     )
+    run.add_argument(
+        "--every",
+        metavar="INTERVAL",
+        help="keep running on this schedule, e.g. 30m, 2h, 1h30m (with some jitter); "
+        "each source is still polled no more often than its feed asks; "
+        "SIGINT/SIGTERM finish the run in progress, then stop",
+    )
+    run.add_argument("--wait", action="store_true", help="wait for a run or build already going on")
 
-    commands.add_parser("build", help=COMMANDS["build"], description=COMMANDS["build"])
+    build = commands.add_parser("build", help=COMMANDS["build"], description=COMMANDS["build"])
+    build.add_argument(
+        "--wait", action="store_true", help="wait for a run or build already going on"
+    )
 
     status = commands.add_parser("status", help=COMMANDS["status"], description=COMMANDS["status"])
     status.add_argument("--json", action="store_true", help="one JSON document, for machines")
@@ -83,6 +106,22 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("query", nargs="+", help="words to find; every one must match")
     search.add_argument("--limit", type=int, default=20, help="at most this many (default: 20)")
     search.add_argument("--source", metavar="SLUG", help="only this source")
+
+    sources = commands.add_parser(
+        "sources", help=COMMANDS["sources"], description=COMMANDS["sources"]
+    )
+    actions = sources.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions.add_parser("list", help="the configured sources")
+    add = actions.add_parser("add", help="add a feed (a web page's feed is found in it)")
+    add.add_argument("url")
+    add.add_argument("--name", help="the name shown (default: from the host)")
+    add.add_argument("--slug", help="the name in paths (default: from the name or host)")
+    remove = actions.add_parser("remove", help="remove a source (its archive stays)")
+    remove.add_argument("slug")
+    opml_in = actions.add_parser("import-opml", help="add every feed of an OPML file")
+    opml_in.add_argument("file", type=Path)
+    opml_out = actions.add_parser("export-opml", help="write the sources as OPML 2.0")
+    opml_out.add_argument("-o", "--output", type=Path, help="a file (default: standard output)")
 
     demo = commands.add_parser("demo", help=COMMANDS["demo"], description=COMMANDS["demo"])
     demo.add_argument("dir", help="the folder to create the demo mirror in, e.g. /tmp/x")
@@ -102,6 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "serve": _serve,
         "search": _search,
         "demo": _demo,
+        "sources": _sources,
     }[args.command]
     try:
         return handler(args, console)
@@ -162,11 +202,100 @@ class JsonLines(logging.Formatter):
 
 
 def _init(args: argparse.Namespace, console: Console) -> int:
+    from .config import DEFAULT_CONFIG_NAME
     from .starter import write_starter
 
-    path = write_starter(Path(args.dir), force=args.force)
-    console.print(f"Wrote [bold]{path}[/]. Edit its sources, then: newsmirror run")
+    folder = Path(args.dir)
+    if not (args.github_actions and (folder / DEFAULT_CONFIG_NAME).exists() and not args.force):
+        path = write_starter(folder, force=args.force)
+        console.print(f"Wrote [bold]{path}[/]. Edit its sources, then: newsmirror run")
+    if args.github_actions:
+        from .ghactions import write_workflow
+
+        workflow = write_workflow(folder, force=args.force)
+        console.print(
+            f"Wrote [bold]{workflow}[/]: commit it, then turn on GitHub Pages "
+            "(Settings → Pages → Source: GitHub Actions)."
+        )
     return EXIT_OK
+
+
+def _sources(args: argparse.Namespace, console: Console) -> int:
+    from . import sources
+    from .config import find_config
+
+    path = find_config(args.config)
+    if args.action == "list":
+        table = Table(title=str(path))
+        for column in ("slug", "name", "url", "layouts", "options"):
+            table.add_column(column, overflow="fold")
+        for source in sources.list_sources(path):
+            options = [
+                option
+                for option, on in (
+                    ("full text", source.full_text),
+                    (f"images={source.images}", source.images != "keep"),
+                    ("filters", bool(source.include or source.exclude)),
+                )
+                if on
+            ]
+            table.add_row(
+                source.slug,
+                Text(source.name),
+                source.url,
+                ", ".join(source.layouts),
+                ", ".join(options),
+            )
+        console.print(table)
+    elif args.action == "add":
+        added = sources.add_source(
+            path, args.url, name=args.name, slug=args.slug, fetcher_url_resolver=_discover(path)
+        )
+        console.print(f"added {added.slug}: {escape(added.name)} <{added.url}>")
+    elif args.action == "remove":
+        removed = sources.remove_source(path, args.slug)
+        console.print(f"removed {removed.slug} ({escape(removed.name)}); its archive stays")
+    elif args.action == "import-opml":
+        try:
+            opml = args.file.read_bytes()
+        except OSError as e:
+            raise ConfigError(args.file, f"cannot be read: {e.strerror}") from e
+        report = sources.import_opml(path, opml)
+        console.print(
+            f"{len(report.added)} added, {len(report.skipped)} already there, "
+            f"{len(report.invalid)} invalid"
+        )
+        for note in report.invalid:
+            console.print(f"  [yellow]invalid[/] {escape(note.name)} <{note.url}>: {note.reason}")
+    else:
+        data = sources.export_opml(path)
+        if args.output:
+            args.output.write_bytes(data)
+            console.print(f"wrote {args.output}")
+        else:
+            sys.stdout.buffer.write(data)
+    return EXIT_OK
+
+
+def _discover(config_path: Path) -> Callable[[str], str]:
+    """Find the feed of a web page with the configured HTTP client."""
+
+    def resolve(url: str) -> str:
+        import asyncio
+
+        from .config import load_config
+        from .fetch import Fetcher
+        from .sources import discover_feed
+
+        settings = load_config(config_path).fetch
+
+        async def discover() -> str:
+            async with Fetcher(settings) as fetcher:
+                return await discover_feed(fetcher, url)
+
+        return asyncio.run(discover())
+
+    return resolve
 
 
 def _run(args: argparse.Namespace, console: Console) -> int:
@@ -174,19 +303,42 @@ def _run(args: argparse.Namespace, console: Console) -> int:
 
     with open_mirror(args.config) as mirror:
         slugs = args.source
+        if args.every:
+            return _run_every(args, console, mirror)
         total = len(slugs) if slugs else len(mirror.config.sources)
         with _progress(console) as progress:
             task = progress.add_task("fetching", total=total)
-            report = mirror.run(slugs, on_result=lambda r: progress.advance(task))
+            report = mirror.run(slugs, on_result=lambda r: progress.advance(task), wait=args.wait)
     _print_run(console, report)
     return EXIT_NOTHING_DONE if report.all_failed else EXIT_OK
+
+
+def _run_every(args: argparse.Namespace, console: Console, mirror: Mirror) -> int:
+    from .schedule import GracefulStop, parse_interval, run_every
+
+    try:
+        interval = parse_interval(args.every)
+    except ValueError as e:
+        raise ConfigError(mirror.config.path, str(e), "--every") from e
+
+    def one_run() -> None:
+        # Scheduled: sources whose feed asked for time (or that back off) wait.
+        _print_run(console, mirror.run(args.source, scheduled=True, wait=True))
+
+    def sleeping(until: datetime) -> None:
+        console.print(f"next run at {_when(until)} (Ctrl-C to stop)")
+
+    with GracefulStop() as stop:
+        runs = run_every(interval, one_run, stop=stop, on_sleep=sleeping)
+    console.print(f"stopped after {runs} runs")
+    return EXIT_OK
 
 
 def _build(args: argparse.Namespace, console: Console) -> int:
     from .mirror import open_mirror
 
     with open_mirror(args.config) as mirror:
-        report, site = mirror.build()
+        report, site = mirror.build(wait=args.wait)
         archive, site_path = mirror.config.archive.path, mirror.config.site.path
     console.print(
         f"{report.articles} articles rendered, {len(report.written)} files written in {archive}\n"

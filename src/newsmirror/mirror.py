@@ -10,7 +10,8 @@ The CLI is a thin shell over it; so can any other program be.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING
 from .config import Config, find_config, load_config
 from .errors import ConfigError
 from .health import RHYTHM_SAMPLE, silence
+from .lock import RunLock
 from .publish import PublishReport, publish
 from .store import Store, StoredSource, open_store
 
@@ -62,8 +64,14 @@ class Mirror:
         *,
         now: datetime | None = None,
         on_result: OnResult | None = None,
+        scheduled: bool = False,
+        wait: bool = False,
     ) -> RunReport:
-        """Fetch every source (or those named), store what is new, publish the files."""
+        """Fetch every source (or those named), store what is new, publish the files.
+
+        Holds the archive's run lock throughout: a second run or build on the
+        same archive fails at once naming this one (or, with ``wait``, waits).
+        """
         if sources:
             known = {s.slug for s in self.config.sources}
             unknown = [slug for slug in sources if slug not in known]
@@ -75,15 +83,38 @@ class Mirror:
                 )
         from . import pipeline
 
-        return pipeline.run(self.store, self.config, slugs=sources, now=now, on_result=on_result)
+        with self.lock("newsmirror run", wait=wait):
+            return pipeline.run(
+                self.store,
+                self.config,
+                slugs=sources,
+                now=now,
+                on_result=on_result,
+                scheduled=scheduled,
+            )
 
-    def build(self) -> tuple[PublishReport, SiteReport]:
+    def build(self, *, wait: bool = False) -> tuple[PublishReport, SiteReport]:
         """Write every archive file and site page again (only changed bytes touch disk)."""
+        from .publish.files import sweep_temporary
         from .site import build_site
 
-        self.store.sync_sources((s.slug, s.name, s.url) for s in self.config.sources)
-        report = publish(self.store, self.config, everything=True)
-        return report, build_site(self.store, self.config, everything=True)
+        with self.lock("newsmirror build", wait=wait):
+            for folder in (self.config.archive.path, self.config.site.path):
+                sweep_temporary(folder)
+            self.store.sync_sources((s.slug, s.name, s.url) for s in self.config.sources)
+            report = publish(self.store, self.config, everything=True)
+            return report, build_site(self.store, self.config, everything=True)
+
+    @contextmanager
+    def lock(self, command: str, *, wait: bool = False) -> Iterator[RunLock]:
+        """Hold the archive's run lock (a file beside the store) for the block."""
+        store = self.config.archive.store
+        lock = RunLock(store.with_name(store.name + ".lock"), command)
+        lock.acquire(wait=wait)
+        try:
+            yield lock
+        finally:
+            lock.release()
 
     def search(self, query: str, *, limit: int = 20, source: str | None = None) -> list[SearchHit]:
         """Articles whose title or text holds every word of ``query``, titles first."""

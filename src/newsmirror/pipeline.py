@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,13 +33,14 @@ from .config import Config, SourceConfig
 from .decide import Decision, candidates, decide, publication_order
 from .enrich import Prepared, prepare
 from .errors import FetchError, ParseError
-from .fetch import Fetcher
+from .fetch import Fetcher, retry_after_seconds
 from .gitops import GitReport, commit_archive, commit_message
 from .images import ImageLimits, image_urls, mirror_image
 from .models import FetchResult, ParsedFeed
 from .parse import parse_feed
 from .publish import PublishReport, assign_names, publish
 from .publish.files import sweep_temporary
+from .schedule import next_poll_at, parse_cache_control
 from .site import SiteReport, build_site
 from .store import FetchRecord, Store
 
@@ -100,10 +102,18 @@ def run(
     slugs: Sequence[str] | None = None,
     now: datetime | None = None,
     on_result: OnResult | None = None,
+    scheduled: bool = False,
 ) -> RunReport:
-    """Fetch, parse and store every source (or those in ``slugs``), then publish."""
+    """Fetch, parse and store every source (or those in ``slugs``), then publish.
+
+    A ``scheduled`` run (``run --every``) leaves out the sources whose feed
+    asked not to be polled yet (Cache-Control max-age, Retry-After) or that are
+    backing off after failures; a run started by hand polls them all.
+    """
     started_at = now or datetime.now(UTC)
     sources = [s for s in config.sources if slugs is None or s.slug in slugs]
+    if scheduled:
+        sources = [s for s in sources if _due(store, s.slug, started_at)]
     for folder in (config.archive.path, config.site.path):
         if swept := sweep_temporary(folder):
             log.info("removed %d temporary files a killed run left in %s", swept, folder)
@@ -115,6 +125,36 @@ def run(
     results.sort(key=lambda r: order[r.slug])
     git = _commit(config, results) if config.git.enabled else None
     return RunReport(started_at, datetime.now(UTC), tuple(results), report, images, site, git)
+
+
+def _due(store: Store, slug: str, now: datetime) -> bool:
+    next_poll, _ = store.poll_state(slug)
+    if next_poll is not None and next_poll > now:
+        log.info("%s: not polled before %s", slug, next_poll.isoformat(timespec="seconds"))
+        return False
+    return True
+
+
+def _next_poll(
+    store: Store, db: sqlite3.Connection, slug: str, outcome: object, now: datetime
+) -> None:
+    """Record when a scheduled run may poll the source again (``schedule.next_poll_at``)."""
+    _, failures = store.poll_state(slug)
+    if isinstance(outcome, FetchResult):
+        headers = {name.lower(): value for name, value in outcome.headers}
+        status = "not_modified" if outcome.not_modified else "ok"
+        max_age = parse_cache_control(headers.get("cache-control"))
+        retry_after = retry_after_seconds(headers.get("retry-after"), now)
+    else:
+        status, max_age, retry_after = "failed", None, None
+    at = next_poll_at(
+        now=now,
+        last_status=status,
+        max_age=max_age,
+        retry_after=retry_after,
+        consecutive_failures=failures,
+    )
+    store.set_next_poll(db, slug, at)
 
 
 def _commit(config: Config, results: Sequence[SourceResult]) -> GitReport:
@@ -173,6 +213,7 @@ async def _process(
         with store.transaction() as db:
             store.record_success(db, source.slug, outcome.cache, now)
             store.log_fetch(db, _record(source, now, "not_modified", outcome))
+            _next_poll(store, db, source.slug, outcome, now)
         return SourceResult(source.slug, source.name, "not_modified")
     # The tolerant parser is pure Python and slow on a big ill-formed feed: in a
     # worker thread it cannot stall the event loop and time out other requests.
@@ -253,6 +294,7 @@ def _store(
                 urls = image_urls(prepared_update.candidate.content)
                 store.record_images(db, article_id, urls, now)
         store.record_success(db, source.slug, outcome.cache, now)
+        _next_poll(store, db, source.slug, outcome, now)
         store.log_fetch(
             db,
             _record(
@@ -318,6 +360,7 @@ def _fail(
     log.info("%s: %s", source.slug, reason)
     with store.transaction() as db:
         store.record_failure(db, source.slug, reason, now)
+        _next_poll(store, db, source.slug, None, now)
         store.log_fetch(
             db,
             FetchRecord(

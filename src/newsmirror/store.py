@@ -249,11 +249,17 @@ def _migration_3(db: sqlite3.Connection) -> None:
     )
 
 
+def _migration_4(db: sqlite3.Connection) -> None:
+    """When a scheduled run may poll each source next (Cache-Control, Retry-After, backoff)."""
+    _run_script(db, "ALTER TABLE sources ADD COLUMN next_poll_at INTEGER;")
+
+
 # Append only: a migration once released is never edited, only followed by another.
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _migration_1,
     _migration_2,
     _migration_3,
+    _migration_4,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -369,6 +375,18 @@ class Store:
             "consecutive_failures = consecutive_failures + 1 WHERE slug = ?",
             (to_ms(at), error, to_ms(at), slug),
         )
+
+    def set_next_poll(self, db: sqlite3.Connection, slug: str, at: datetime) -> None:
+        db.execute("UPDATE sources SET next_poll_at = ? WHERE slug = ?", (to_ms(at), slug))
+
+    def poll_state(self, slug: str) -> tuple[datetime | None, int]:
+        """(when a scheduled run may poll the source next, its failures in a row)."""
+        row = self.db.execute(
+            "SELECT next_poll_at, consecutive_failures FROM sources WHERE slug = ?", (slug,)
+        ).fetchone()
+        if row is None:
+            return None, 0
+        return _maybe_time(row[0]), int(row[1])
 
     def log_fetch(self, db: sqlite3.Connection, record: FetchRecord) -> None:
         db.execute(
