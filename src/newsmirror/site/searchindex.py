@@ -426,15 +426,22 @@ def _payload(name: str, value: object) -> bytes:
     return f"newsmirrorSearch.put({json.dumps(name)},{body});\n".encode()
 
 
-def index_site(site_dir: Path) -> SearchIndexReport:
+def index_site(site_dir: Path, pages: Sequence[IndexedPage] | None = None) -> SearchIndexReport:
     """Index the built site at ``site_dir`` into ``site_dir/search-index/``.
+
+    ``pages`` are the article pages as the index sees them, when the caller knows
+    them already (the site build does, from the store); otherwise the built
+    pages are read back and parsed.
 
     Raises :class:`PublishError` when the site is missing or the index cannot be written.
     """
     started = time.perf_counter()
     if not site_dir.is_dir():
         raise PublishError(site_dir, "no site to index (build the site first)")
-    pages, skipped = read_site(site_dir)
+    if pages is None:
+        pages, skipped = read_site(site_dir)
+    else:
+        skipped = 0
     built = build_index(pages)
     target = site_dir / INDEX_DIR
     try:
