@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -11,6 +12,8 @@ from datetime import datetime
 from email.utils import format_datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
+
+from newsmirror.demo_feeds import gradient_png
 
 SRC = Path(__file__).resolve().parents[1] / "src"  # the child runs the checkout's code
 
@@ -110,21 +113,15 @@ def snapshot(folder: Path) -> dict[str, tuple[int, bytes]]:
 
 
 def png(width: int = 2, height: int = 2, rgb: tuple[int, int, int] = (200, 30, 30)) -> bytes:
-    """A valid PNG of one colour, made by hand (no imaging library needed)."""
-    import struct
-    import zlib
+    """A valid PNG of one colour (the demo's own writer, top and bottom the same)."""
+    return gradient_png(width, height, rgb, rgb)
 
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
 
-    row = b"\x00" + bytes(rgb) * width
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-        + chunk(b"IDAT", zlib.compress(row * height))
-        + chunk(b"IEND", b"")
-    )
+def free_port() -> int:
+    """A port on 127.0.0.1 with nothing listening (for "connection refused", or to serve on)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def parse_html_tree(html: str):  # type: ignore[no-untyped-def]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-import socket
 import threading
 import time
 import tracemalloc
@@ -22,6 +21,8 @@ from newsmirror.errors import FetchError
 from newsmirror.fetch import Fetcher, retry_after_seconds
 from newsmirror.localserver import LocalServer, Request, Response, Route
 from newsmirror.models import FetchResult, FetchSettings, HttpCache
+
+from .feedkit import free_port
 
 FEED = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
 # Short limits so that failures cost milliseconds, not the defaults' seconds.
@@ -56,12 +57,6 @@ def answers(*responses: Response) -> Callable[[Request], Response]:
 
 def encoded(body: bytes, coding: str) -> Response:
     return Response(200, body, {"Content-Type": "application/xml", "Content-Encoding": coding})
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 # -- 200 and 304 ---------------------------------------------------------------

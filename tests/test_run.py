@@ -8,7 +8,6 @@ for earlier runs.
 from __future__ import annotations
 
 import gzip
-import socket
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,7 +17,7 @@ import pytest
 from newsmirror import open_mirror
 from newsmirror.localserver import LocalServer, Request, Response, Route
 
-from .feedkit import Item, cli, rss, snapshot, write_config
+from .feedkit import Item, cli, free_port, rss, snapshot, write_config
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -37,12 +36,6 @@ def item(n: int, **changes: object) -> Item:
 
 def good_feed(count: int = 3, start: int = 1) -> bytes:
     return rss([item(n) for n in range(start, start + count)])
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_run_archives_then_a_second_run_changes_nothing(

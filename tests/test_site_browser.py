@@ -8,7 +8,6 @@ pages show. Every request the browser makes is recorded: none may leave
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -20,16 +19,10 @@ from urllib.parse import urlsplit
 import pytest
 
 from .browser import launch, needs_chromium
-from .feedkit import SRC, cli
+from .feedkit import SRC, cli, free_port
 
 pytestmark = needs_chromium
 SERVE_WAIT_SECONDS = 30
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

@@ -609,10 +609,10 @@ _IMAGE_ORIGINALS = {
 
 def demo_images() -> dict[str, bytes]:
     """URL path → PNG bytes of the pictures ``demo_feeds(now, image_base=…)`` points at."""
-    return {path: _gradient_png(64, 40, *colours) for path, colours in _IMAGES.items()}
+    return {path: gradient_png(64, 40, *colours) for path, colours in _IMAGES.items()}
 
 
-def _gradient_png(
+def gradient_png(
     width: int, height: int, top: tuple[int, int, int], bottom: tuple[int, int, int]
 ) -> bytes:
     """A small PNG fading from ``top`` to ``bottom``, made by hand (no imaging library)."""
