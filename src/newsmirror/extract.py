@@ -79,6 +79,8 @@ from urllib.parse import urljoin
 
 from selectolax.lexbor import LexborHTMLParser, SelectolaxError
 
+from .charsets import CODEC_ALIASES, LATIN, codecs_for
+
 log = logging.getLogger(__name__)
 
 SELECTOR = "selector"
@@ -150,19 +152,16 @@ _HTTP_CHARSET = re.compile(r"""charset\s*=\s*["']?\s*([^"';\s]+)""", re.IGNORECA
 # <meta charset="..."> and <meta http-equiv="Content-Type" content="...; charset=...">.
 _META_CHARSET = re.compile(rb"""<meta\s[^>]*?charset\s*=\s*["']?\s*([\w.:-]+)""", re.IGNORECASE)
 
-# Declared labels -> Python codecs to try, in order: the choices of
-# parse/encoding.py, for the same reasons. GB2312 pages hold GBK characters
-# (镕 is not in GB2312): GB18030 is the superset. cp950 gives Big5 as Windows
-# showed it, big5hkscs adds Hong Kong characters. WHATWG Encoding: Latin-1 and
-# ASCII labels mean windows-1252; a <meta> saying UTF-16 in a page that could
-# be read as ASCII means UTF-8 (HTML Standard §13.2.3.2).
-_GB, _BIG5, _LATIN, _UTF8 = ("gb18030",), ("cp950", "big5hkscs"), ("cp1252",), ("utf-8",)
-_CODEC_ALIASES: dict[str, tuple[str, ...]] = {
-    **dict.fromkeys(("gb2312", "gbk", "x-gbk", "cp936", "euc-cn", "csgb2312", "gb18030"), _GB),
-    **dict.fromkeys(("big5", "big-5", "cn-big5", "x-x-big5", "csbig5", "cp950"), _BIG5),
-    **dict.fromkeys(("iso-8859-1", "latin1", "us-ascii", "ascii", "x-user-defined"), _LATIN),
+# Labels as pages use them: the shared table (``charsets``), with three rules of
+# the HTML Standard (§13.2.3.2): Latin-1 and ASCII labels are windows-1252 only
+# (what cannot be read so goes on to detection), so is x-user-defined, and a
+# <meta> saying UTF-16 in a page that could be read as ASCII means UTF-8.
+_UTF8, _PAGE_LATIN = ("utf-8",), (LATIN[0],)
+_PAGE_CODECS: dict[str, tuple[str, ...]] = {
+    **CODEC_ALIASES,
+    **{label: _PAGE_LATIN for label, codecs in CODEC_ALIASES.items() if codecs == LATIN},
+    "x-user-defined": _PAGE_LATIN,
     **dict.fromkeys(("utf-16", "utf-16le", "utf-16be", "unicode"), _UTF8),
-    "big5-hkscs": ("big5hkscs",),
 }
 
 # Elements that end an open <p> (HTML Standard §13.2.6.4.7): a <p> holding one
@@ -282,12 +281,12 @@ def decode_page(page: bytes, content_type: str | None) -> tuple[str, str]:
     if utf8 is not None:
         return utf8, "utf-8"
     http = _HTTP_CHARSET.search(content_type or "")
-    http_codecs = _codecs_for(http.group(1)) if http else ()
+    http_codecs = codecs_for(http.group(1), _PAGE_CODECS) if http else ()
     meta = _META_CHARSET.search(page, 0, META_SNIFF_BYTES)
-    meta_codecs = _codecs_for(meta.group(1).decode("ascii", "replace")) if meta else ()
+    meta_codecs = codecs_for(meta.group(1).decode("ascii", "replace"), _PAGE_CODECS) if meta else ()
     # ISO-8859-1 is many servers' default (Tomcat's, for one), said of every
     # page whatever it holds: it counts only when nothing else says anything.
-    server_default = http_codecs == _LATIN
+    server_default = http_codecs == _PAGE_LATIN
     declared = [*meta_codecs] if server_default else [*http_codecs, *meta_codecs]
     candidates = list(dict.fromkeys(declared))
     for codec in candidates:
@@ -304,7 +303,7 @@ def decode_page(page: bytes, content_type: str | None) -> tuple[str, str]:
     best = from_bytes(page).best()
     if best is not None:
         return str(best), best.encoding
-    codec = _LATIN[0] if server_default else "utf-8"
+    codec = _PAGE_LATIN[0] if server_default else "utf-8"
     return page.decode(codec, errors="replace"), codec
 
 
@@ -462,14 +461,3 @@ def _utf8_text(data: bytes) -> str | None:
         return codecs.getincrementaldecoder("utf-8")().decode(data, final=False)
     except UnicodeDecodeError:
         return None
-
-
-def _codecs_for(label: str) -> tuple[str, ...]:
-    """Python codecs for a declared charset label; () when unknown."""
-    name = label.strip().lower()
-    if name in _CODEC_ALIASES:
-        return _CODEC_ALIASES[name]
-    try:
-        return (codecs.lookup(name).name,)
-    except LookupError:
-        return ()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import codecs
 import re
 
+from ..charsets import codecs_for
 from ..errors import ParseError
 
 # Junk before the root (PHP warnings) is looked for this far: roots start near the top.
@@ -24,18 +25,6 @@ MAX_NAME_CHARS = 40
 
 WHITESPACE = b" \t\r\n"
 
-# Declared charset labels → Python codecs to try, in order. GB2312 text in the
-# wild holds GBK/GB18030 characters: decode GB labels as GB18030, the superset.
-# For Big5, cp950 (what Windows rendered) gives the intended forms in the corpus
-# ("台﹑華視", U+FE51); big5hkscs adds the Hong Kong characters cp950 lacks.
-# Latin-1 labels mean windows-1252 (WHATWG Encoding Standard).
-_GB, _BIG5, _LATIN = ("gb18030",), ("cp950", "big5hkscs"), ("cp1252", "latin-1")
-_CODEC_ALIASES: dict[str, tuple[str, ...]] = {
-    **dict.fromkeys(("gb2312", "gbk", "x-gbk", "cp936", "euc-cn", "csgb2312", "gb18030"), _GB),
-    **dict.fromkeys(("big5", "big-5", "cn-big5", "x-x-big5", "csbig5", "cp950"), _BIG5),
-    **dict.fromkeys(("iso-8859-1", "latin1", "us-ascii", "ascii"), _LATIN),
-    "big5-hkscs": ("big5hkscs",),
-}
 _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF8, "utf-8"),
     (codecs.BOM_UTF32_LE, "utf-32-le"),
@@ -62,17 +51,6 @@ _FEED_START = re.compile(rb"<(?:\?xml\s|rss[\s>]|feed[\s>]|rdf:RDF[\s>])")
 _FORMAT_BY_ROOT = {"rss": "rss2", "RDF": "rss1", "feed": "atom"}
 
 
-def _codecs_for(label: str | None) -> tuple[str, ...]:
-    """Python codecs for a declared charset label; () when unknown."""
-    name = (label or "").strip().lower()
-    if name in _CODEC_ALIASES:
-        return _CODEC_ALIASES[name]
-    try:
-        return (codecs.lookup(name).name,) if name else ()
-    except LookupError:
-        return ()
-
-
 def to_utf8(body: bytes, content_type: str | None, *, trust_utf8: bool) -> tuple[bytes, list[str]]:
     """The document as UTF-8 bytes, its declaration (if any) saying so, no BOM or leading space.
 
@@ -91,14 +69,14 @@ def to_utf8(body: bytes, content_type: str | None, *, trust_utf8: bool) -> tuple
     xml_label = declared.group(1).decode("ascii", "replace") if declared else None
     http = _HTTP_CHARSET.search(content_type or "")
     labels = [label for label in (http and http.group(1), xml_label) if label]
-    candidates = list(dict.fromkeys(c for label in labels for c in _codecs_for(label)))
+    candidates = list(dict.fromkeys(c for label in labels for c in codecs_for(label)))
     if trust_utf8 and all(c == "utf-8" for c in candidates):
         return stripped, []
     warnings: list[str] = []
     if is_utf8(stripped):
         if candidates and candidates[0] != "utf-8" and not stripped.isascii():
             warnings.append(f"declared charset {labels[0]} but the body is UTF-8; read as UTF-8")
-        if xml_label and _codecs_for(xml_label) != ("utf-8",):
+        if xml_label and codecs_for(xml_label) != ("utf-8",):
             return _utf8_document(stripped.decode("utf-8")), warnings
         return stripped, warnings
     for codec in candidates:
