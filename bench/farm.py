@@ -49,22 +49,8 @@ NEW_SHARE = 0.05
 CATEGORIES = ("国际", "中国", "港澳", "台湾", "财经", "评论", "科技", "社会")
 
 
-def body(prose: Prose, lo: int = 2048, hi: int = 20480) -> str:
-    """An HTML body of about lo..hi bytes of UTF-8, without its lead paragraph or image."""
-    target = prose.rng.randint(lo, hi) - 400  # the lead paragraph and image come on top
-    parts: list[str] = []
-    size = 0
-    while size < target:
-        roll = prose.rng.random()
-        if roll < 0.08:
-            part = f"<h2>{prose.title()}</h2>"
-        elif roll < 0.13:
-            part = f"<blockquote><p>{prose.sentence()}</p></blockquote>"
-        else:
-            part = prose.paragraph()
-        parts.append(part)
-        size += len(part.encode("utf-8"))
-    return "\n".join(parts)
+# An item is 2-20 KB: a body of this size, plus its lead paragraph and image (~400 bytes).
+BODY_BYTES = (2048 - 400, 20480 - 400)
 
 
 class Farm:
@@ -72,7 +58,7 @@ class Farm:
         self.feeds = feeds
         self.items = items
         prose = Prose(seed)
-        self.pool = [body(prose) for _ in range(POOL)]
+        self.pool = [prose.body(n, size=BODY_BYTES, figures=False) for n in range(POOL)]
         self.titles = [prose.title() for _ in range(POOL)]
         self.leads = [prose.sentence() + prose.sentence() for _ in range(POOL)]
         # The newest item of version 1 is an hour old; items are an hour apart.

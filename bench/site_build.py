@@ -128,8 +128,11 @@ class Prose:
             text += f'（<a href="https://news.example.org/related/{n}.html">相关报道</a>）'
         return f"<p>{text}</p>"
 
-    def body(self, article: int) -> str:
-        target = self.rng.randint(2048, 8192)  # bytes of UTF-8
+    def body(
+        self, article: int, *, size: tuple[int, int] = (2048, 8192), figures: bool = True
+    ) -> str:
+        """Paragraphs, headings, quotes (and figures) of about ``size`` bytes of UTF-8."""
+        target = self.rng.randint(*size)
         parts: list[str] = []
         size = 0
         while size < target:
@@ -138,7 +141,7 @@ class Prose:
                 part = f"<h2>{self.title()}</h2>"
             elif roll < 0.12:
                 part = f"<blockquote><p>{self.sentence()}</p></blockquote>"
-            elif roll < 0.17:
+            elif figures and roll < 0.17:
                 n = self.rng.randint(1, 10**6)
                 part = (
                     f'<figure><img src="https://img.example.org/{article % 97}/{n}.jpg" '
