@@ -266,21 +266,21 @@ def derive_slug(name: str, url: str, taken: Iterable[str]) -> str:
     if sum(char.isalpha() for char in base) < MIN_SLUG_LETTERS:
         base = _slugify(_host(url).removeprefix("www."))
     base = base[:MAX_DERIVED_SLUG].rstrip("-_") or "feed"
-    taken = set(taken)
-    slug, n = base, 1
-    while slug in taken:
-        n += 1
-        slug = f"{base}-{n}"
-    return slug
+    return _first_untaken(base, "{}-{}", taken)
 
 
 def unique_name(name: str, taken: Iterable[str]) -> str:
     """``name``, or ``name (2)``, ``name (3)``: a name is also a file name and must be unique."""
+    return _first_untaken(name, "{} ({})", taken)
+
+
+def _first_untaken(base: str, numbered: str, taken: Iterable[str]) -> str:
+    """``base``, else ``numbered.format(base, 2)``, ``…(base, 3)``…: the first not taken."""
     taken = set(taken)
-    candidate, n = name, 1
+    candidate, n = base, 1
     while candidate in taken:
         n += 1
-        candidate = f"{name} ({n})"
+        candidate = numbered.format(base, n)
     return candidate
 
 
