@@ -9,6 +9,7 @@ The CLI is a thin shell over it; so can any other program be.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -22,7 +23,10 @@ from .errors import ConfigError
 from .health import RHYTHM_SAMPLE, silence
 from .lock import RunLock
 from .publish import PublishReport, publish
+from .publish.files import sweep_temporary
 from .store import Store, StoredSource, open_store
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # the pipeline imports the HTTP client: only `run` needs it
     from .pipeline import OnResult, RunReport
@@ -95,23 +99,27 @@ class Mirror:
 
     def build(self, *, wait: bool = False) -> tuple[PublishReport, SiteReport]:
         """Write every archive file and site page again (only changed bytes touch disk)."""
-        from .publish.files import sweep_temporary
         from .site import build_site
 
         with self.lock("newsmirror build", wait=wait):
-            for folder in (self.config.archive.path, self.config.site.path):
-                sweep_temporary(folder)
             self.store.sync_sources((s.slug, s.name, s.url) for s in self.config.sources)
             report = publish(self.store, self.config, everything=True)
             return report, build_site(self.store, self.config, everything=True)
 
     @contextmanager
     def lock(self, command: str, *, wait: bool = False) -> Iterator[RunLock]:
-        """Hold the archive's run lock (a file beside the store) for the block."""
+        """Hold the archive's run lock (a file beside the store) for the block.
+
+        Holding it, no other writer can be half way through a file: temporary
+        files left in the archive or the site are a killed run's, and go.
+        """
         store = self.config.archive.store
         lock = RunLock(store.with_name(store.name + ".lock"), command)
         lock.acquire(wait=wait)
         try:
+            for folder in (self.config.archive.path, self.config.site.path):
+                if swept := sweep_temporary(folder):
+                    log.info("removed %d temporary files a killed run left in %s", swept, folder)
             yield lock
         finally:
             lock.release()

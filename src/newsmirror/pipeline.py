@@ -39,7 +39,6 @@ from .images import ImageLimits, image_urls, mirror_image
 from .models import FetchResult, ParsedFeed
 from .parse import parse_feed
 from .publish import PublishReport, assign_names, publish
-from .publish.files import sweep_temporary
 from .schedule import next_poll_at, parse_cache_control
 from .site import SiteReport, build_site
 from .store import FetchRecord, Store
@@ -114,9 +113,6 @@ def run(
     sources = [s for s in config.sources if slugs is None or s.slug in slugs]
     if scheduled:
         sources = [s for s in sources if _due(store, s.slug, started_at)]
-    for folder in (config.archive.path, config.site.path):
-        if swept := sweep_temporary(folder):
-            log.info("removed %d temporary files a killed run left in %s", swept, folder)
     store.sync_sources((s.slug, s.name, s.url) for s in config.sources)
     results, images = asyncio.run(_run(store, config, sources, started_at, on_result))
     report = publish(store, config)
