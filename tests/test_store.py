@@ -11,7 +11,14 @@ import pytest
 from newsmirror.decide import candidates
 from newsmirror.errors import StoreError
 from newsmirror.models import Entry, HttpCache
-from newsmirror.store import FIRST_MARKDOWN_ID, SCHEMA_VERSION, from_ms, open_store, to_ms
+from newsmirror.store import (
+    FIRST_MARKDOWN_ID,
+    SCHEMA_VERSION,
+    from_ms,
+    open_store,
+    refresh_search,
+    to_ms,
+)
 
 from .test_decide import source
 
@@ -136,3 +143,52 @@ def test_an_old_store_is_migrated_with_its_data(tmp_path: Path) -> None:
     body = store.db.execute("SELECT body FROM search WHERE rowid = 1").fetchone()[0]
     assert body == "台湾香港新闻"
     assert store.db.execute("SELECT site_dirty FROM articles").fetchone()[0] == 1
+
+
+def test_the_search_table_is_filled_when_searched_not_when_stored(tmp_path: Path) -> None:
+    """Storing only queues an article; ``refresh_search`` indexes its current revision."""
+    path = tmp_path / "s.sqlite"
+    store = open_store(path)
+    store.sync_sources([("test", "测试", "https://feeds.example.org/rss")])
+    entries = [
+        Entry(f"标题{n}", f"https://a.example/{n}", f"g{n}", content=f"<p>台湾<b>新闻</b>{n}</p>")
+        for n in range(3)
+    ]
+    batch = candidates(entries, source(), NOW)
+    with store.transaction() as db:
+        ids = [store.insert_article(db, "test", c, NOW) for c in batch.candidates]
+    assert store.db.execute("SELECT count(*) FROM search").fetchone()[0] == 0
+    assert store.db.execute("SELECT count(*) FROM search_pending").fetchone()[0] == 3
+
+    assert refresh_search(store.db) == 3
+    rows = store.db.execute("SELECT rowid, body FROM search ORDER BY rowid").fetchall()
+    assert rows == [(i, f"台湾新闻{n}") for n, i in enumerate(ids)]
+    assert refresh_search(store.db) == 0  # nothing queued: nothing done
+
+    revised = candidates(
+        [Entry("标题0", "https://a.example/0", "g0", content="<p>香港</p>")], source(), NOW
+    )
+    with store.transaction() as db:
+        store.update_article(db, ids[0], revised.candidates[0], NOW)
+    assert refresh_search(store.db) == 1
+    assert store.db.execute("SELECT body FROM search WHERE rowid = ?", (ids[0],)).fetchone() == (
+        "香港",
+    )
+    assert store.db.execute("SELECT count(*) FROM search").fetchone()[0] == 3
+    store.close()
+
+
+def test_a_read_only_store_is_searched_as_it_is(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    store = open_store(path)
+    store.sync_sources([("test", "测试", "https://feeds.example.org/rss")])
+    batch = candidates(
+        [Entry("标题", "https://a.example/1", "g1", content="<p>台湾</p>")], source(), NOW
+    )
+    with store.transaction() as db:
+        store.insert_article(db, "test", batch.candidates[0], NOW)
+    store.close()
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+    assert refresh_search(db) == 0
+    assert db.execute("SELECT count(*) FROM search_pending").fetchone()[0] == 1
+    db.close()
