@@ -81,6 +81,24 @@ def test_run_archives_then_a_second_run_changes_nothing(
         assert outcomes == ["ok", "not_modified"]
 
 
+def test_run_without_the_site_publishes_the_files_and_leaves_the_site_for_later(
+    tmp_path: Path, server: LocalServer
+) -> None:
+    url = server.add("/feed.xml", Route(good_feed(3)))
+    config = write_config(tmp_path, [{"name": "城市新闻", "slug": "city", "url": url}])
+    first = cli("--config", str(config), "run", "--no-site")
+    assert first.returncode == 0, first.stderr
+    assert (tmp_path / "archive/articles/city/1048575.md").is_file()
+    assert not (tmp_path / "site").exists()
+    # The articles stay flagged: the next run (nothing new at the source) builds their pages.
+    server.add("/feed.xml", Route(good_feed(3)))
+    second = cli("--config", str(config), "run")
+    assert second.returncode == 0, second.stderr
+    pages = sorted((tmp_path / "site/articles/city").glob("*.html"))
+    assert len(pages) == 3
+    assert "第1条新闻" in "".join(p.read_text(encoding="utf-8") for p in pages)
+
+
 def test_new_updated_and_retitled_articles(tmp_path: Path, server: LocalServer) -> None:
     server.add("/feed.xml", Route(good_feed(2)))
     config = write_config(

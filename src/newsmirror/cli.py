@@ -90,6 +90,13 @@ def _parser() -> argparse.ArgumentParser:
         "SIGINT/SIGTERM finish the run in progress, then stop",
     )
     run.add_argument("--wait", action="store_true", help="wait for a run or build already going on")
+    run.add_argument(
+        "--no-site",
+        dest="site",
+        action="store_false",
+        help="archive and publish the files only; the next run or `newsmirror build` "
+        "brings the site up to date",
+    )
 
     build = commands.add_parser("build", help=COMMANDS["build"], description=COMMANDS["build"])
     build.add_argument(
@@ -308,7 +315,12 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         total = len(slugs) if slugs else len(mirror.config.sources)
         with _progress(console) as progress:
             task = progress.add_task("fetching", total=total)
-            report = mirror.run(slugs, on_result=lambda r: progress.advance(task), wait=args.wait)
+            report = mirror.run(
+                slugs,
+                on_result=lambda r: progress.advance(task),
+                wait=args.wait,
+                site=args.site,
+            )
     _print_run(console, report)
     return EXIT_NOTHING_DONE if report.all_failed else EXIT_OK
 
@@ -323,7 +335,7 @@ def _run_every(args: argparse.Namespace, console: Console, mirror: Mirror) -> in
 
     def one_run() -> None:
         # Scheduled: sources whose feed asked for time (or that back off) wait.
-        _print_run(console, mirror.run(args.source, scheduled=True, wait=True))
+        _print_run(console, mirror.run(args.source, scheduled=True, wait=True, site=args.site))
 
     def sleeping(until: datetime) -> None:
         console.print(f"next run at {_when(until)} (Ctrl-C to stop)")

@@ -70,6 +70,7 @@ class Mirror:
         on_result: OnResult | None = None,
         scheduled: bool = False,
         wait: bool = False,
+        site: bool = True,
     ) -> RunReport:
         """Fetch every source (or those named), store what is new, publish the files.
 
@@ -95,6 +96,7 @@ class Mirror:
                 now=now,
                 on_result=on_result,
                 scheduled=scheduled,
+                site=site,
             )
 
     def build(self, *, wait: bool = False) -> tuple[PublishReport, SiteReport]:

@@ -102,8 +102,12 @@ def run(
     now: datetime | None = None,
     on_result: OnResult | None = None,
     scheduled: bool = False,
+    site: bool = True,
 ) -> RunReport:
     """Fetch, parse and store every source (or those in ``slugs``), then publish.
+
+    Without ``site`` the static site is left as it is: the articles stay flagged
+    for it, and the next run or build that builds it shows them.
 
     A ``scheduled`` run (``run --every``) leaves out the sources whose feed
     asked not to be polled yet (Cache-Control max-age, Retry-After) or that are
@@ -116,11 +120,13 @@ def run(
     store.sync_sources((s.slug, s.name, s.url) for s in config.sources)
     results, images = asyncio.run(_run(store, config, sources, started_at, on_result))
     report = publish(store, config)
-    site = build_site(store, config, now=started_at)
+    site_report = build_site(store, config, now=started_at) if site else None
     order = {s.slug: i for i, s in enumerate(sources)}
     results.sort(key=lambda r: order[r.slug])
     git = _commit(config, results) if config.git.enabled else None
-    return RunReport(started_at, datetime.now(UTC), tuple(results), report, images, site, git)
+    return RunReport(
+        started_at, datetime.now(UTC), tuple(results), report, images, site_report, git
+    )
 
 
 def _due(store: Store, slug: str, now: datetime) -> bool:
