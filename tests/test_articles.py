@@ -103,6 +103,22 @@ def test_full_text_with_a_selector_archives_the_page_body(
     assert "<script>" in raw, "the content as received is kept for the record"
 
 
+def test_content_clean_already_is_stored_once(tmp_path: Path, server: LocalServer) -> None:
+    body = '<p>图书馆<a href="https://news.example.org/a">周末</a>开放。</p>'
+    url = server.add(
+        "/feed.xml", Route(rss([Item("开放时间", "https://news.example.org/1", content=body)]))
+    )
+    config = write_config(tmp_path, [{"name": "城市新闻", "slug": "city", "url": url}])
+    with open_mirror(config) as mirror:
+        mirror.run(site=False)
+    with sqlite3.connect(tmp_path / "store.sqlite") as db:
+        assert db.execute("SELECT content, raw, note FROM revisions").fetchone() == (
+            body,
+            None,
+            None,
+        )
+
+
 def test_full_text_failures_keep_the_feed_content_and_say_why(
     tmp_path: Path, server: LocalServer
 ) -> None:

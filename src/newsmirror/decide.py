@@ -45,7 +45,8 @@ class Candidate:
     published_at: datetime
     date_from_feed: bool
     fingerprint: str  # what a change of is an update: title, link, the feed's content
-    raw: str | None = None  # the content as received (feed or page), when ``content`` was cleaned
+    # The content as received (feed or page) when cleaning changed it; None: ``content`` is.
+    raw: str | None = None
     note: str | None = None  # what enrich and clean did, for the record
 
 

@@ -7,8 +7,9 @@ when the page cannot be had or yields less than the feed already carried.
 Then the content, whichever it is, is cleaned (``clean``): URLs made absolute
 against the article's URL, everything dangerous removed.
 
-The content as received is kept beside the cleaned one (``Candidate.raw``),
-and what was done is noted (``Candidate.note``), for the record.
+The content as received is kept beside the cleaned one (``Candidate.raw``)
+when cleaning changed it (None: the content is as received), and what was
+done is noted (``Candidate.note``), for the record.
 
 Never: write to the store, publish, or let a failure here fail the source.
 """
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 
 from .clean import DEFAULT_IFRAME_HOSTS, clean_html
@@ -37,6 +38,17 @@ class Prepared:
     cleaned: bool  # something dangerous was removed
 
 
+@dataclass(frozen=True)
+class Cleaning:
+    """What ``finish`` needs to make a candidate safe: plain data, picklable for a worker."""
+
+    candidate: Candidate
+    content: str  # the feed's content, or the page's body for full text
+    base_url: str | None  # what relative URLs in ``content`` are relative to
+    notes: tuple[str, ...] = ()
+    full_text: bool = False
+
+
 async def prepare(
     fetcher: Fetcher,
     source: SourceConfig,
@@ -44,30 +56,43 @@ async def prepare(
     iframe_hosts: Collection[str] | None,
 ) -> Prepared:
     """Full text (when the source asks for it), then clean."""
-    content, notes, full_text = candidate.content, [], False
-    base_url = candidate.link or None
-    if source.full_text:
-        page_content, page_url, note = await _full_text(fetcher, source, candidate)
-        notes.append(note)
-        if page_content is not None:
-            content, full_text = page_content, True
-            base_url = page_url
-    # Inline, not in a thread: cleaning a typical article takes well under a
-    # millisecond, less than a thread hop costs across 10,000 articles.
+    return finish(await gather_content(fetcher, source, candidate), iframe_hosts)
+
+
+async def gather_content(fetcher: Fetcher, source: SourceConfig, candidate: Candidate) -> Cleaning:
+    """The content to clean: the feed's, or for ``full_text`` the page's body when better."""
+    if not source.full_text:
+        return Cleaning(candidate, candidate.content, candidate.link or None)
+    page_content, page_url, note = await _full_text(fetcher, source, candidate)
+    if page_content is None:
+        return Cleaning(candidate, candidate.content, candidate.link or None, (note,))
+    return Cleaning(candidate, page_content, page_url, (note,), full_text=True)
+
+
+def finish(job: Cleaning, iframe_hosts: Collection[str] | None) -> Prepared:
+    """Clean the content: URLs absolute, nothing dangerous; the raw content and notes kept."""
     cleaned = clean_html(
-        content,
-        base_url=base_url,
+        job.content,
+        base_url=job.base_url,
         iframe_hosts=DEFAULT_IFRAME_HOSTS if iframe_hosts is None else iframe_hosts,
     )
+    notes = list(job.notes)
     if cleaned.removed:
         notes.append("removed: " + ", ".join(cleaned.removed))
     prepared = replace(
-        candidate,
+        job.candidate,
         content=cleaned.html,
-        raw=content,
+        # Most articles come out of clean byte for byte: storing them twice would
+        # double the store and a cold run's writes, for nothing.
+        raw=None if cleaned.html == job.content else job.content,
         note="; ".join(notes) or None,
     )
-    return Prepared(prepared, full_text, bool(cleaned.removed))
+    return Prepared(prepared, job.full_text, bool(cleaned.removed))
+
+
+def finish_all(jobs: Sequence[Cleaning], iframe_hosts: Collection[str] | None) -> list[Prepared]:
+    """``finish`` for each job, in order: one call per source (to a worker process, often)."""
+    return [finish(job, iframe_hosts) for job in jobs]
 
 
 async def _full_text(

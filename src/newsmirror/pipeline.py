@@ -4,19 +4,21 @@
 
 Every source is one task, and all run concurrently (``fetch.Fetcher`` holds the
 global and per-host limits). A task fetches its feed (a 304 ends it there),
-parses it in a worker thread, sorts the entries into new, updated and
-unchanged (``decide``), makes the new and updated ones whole and safe
-(``enrich``: full text where asked, then ``clean``), and commits everything in
-one transaction, with the source's HTTP validators and health. A failure is
-recorded against its source and never stops the others.
+parses it in a worker (a thread, or a process in a big run: see ``work``),
+sorts the entries into new, updated and unchanged (``decide``), makes the new
+and updated ones whole and safe (``enrich``: full text where asked, then
+``clean``), and commits everything in one transaction, with the source's HTTP
+validators and health. A failure is recorded against its source and never
+stops the others.
 
 Then the images of ``mirror`` sources still missing from the archive are
 downloaded (failed ones are tried again on later runs), ``publish`` writes the
 archive files of what changed, and ``site`` the pages that show it.
 
 All store access happens on the event loop's thread; only parsing, extraction
-and cleaning run in worker threads. Nothing here formats output for a person:
-results are returned (and handed to a callback as each source finishes).
+and cleaning run elsewhere (worker threads, or processes in a big run).
+Nothing here formats output for a person: results are returned (and handed to
+a callback as each source finishes).
 """
 
 from __future__ import annotations
@@ -31,17 +33,17 @@ from urllib.parse import urlsplit
 
 from .config import Config, SourceConfig
 from .decide import Decision, candidates, decide, publication_order
-from .enrich import Prepared, prepare
+from .enrich import Prepared, gather_content
 from .errors import FetchError, ParseError
 from .fetch import Fetcher, retry_after_seconds
 from .gitops import GitReport, commit_archive, commit_message
 from .images import ImageLimits, image_urls, mirror_image
-from .models import FetchResult, ParsedFeed
-from .parse import parse_feed
+from .models import FetchResult
 from .publish import PublishReport, assign_names, publish
 from .schedule import next_poll_at, parse_cache_control
 from .site import SiteReport, build_site
 from .store import FetchRecord, Store
+from .work import Workers
 
 log = logging.getLogger(__name__)
 
@@ -175,37 +177,64 @@ async def _run(
     now: datetime,
     on_result: OnResult | None,
 ) -> tuple[list[SourceResult], ImageReport]:
-    results: list[SourceResult] = []
+    workers = Workers()
     async with Fetcher(config.fetch) as fetcher:
-        tasks = [
-            asyncio.create_task(_process(store, config, fetcher, source, now)) for source in sources
-        ]
-        for next_done in asyncio.as_completed(tasks):
-            result = await next_done
-            log.info(
-                "%s: %s (%d new, %d updated, %d unchanged)%s",
-                result.slug,
-                result.outcome,
-                result.new,
-                result.updated,
-                result.unchanged,
-                f": {result.error}" if result.error else "",
-                # LogRecord has a "name" of its own: the source's goes as "source".
-                extra={
-                    "event": "source",
-                    "source": result.name,
-                    **{k: v for k, v in vars(result).items() if k != "name"},
-                },
+        try:
+            results = await _sources(
+                store, config, sources, now=now, on_result=on_result, helpers=(fetcher, workers)
             )
-            results.append(result)
-            if on_result is not None:
-                on_result(result)
+        finally:
+            workers.close()
         images = await _mirror_images(store, config, fetcher, now)
     return results, images
 
 
+async def _sources(
+    store: Store,
+    config: Config,
+    sources: Sequence[SourceConfig],
+    *,
+    now: datetime,
+    on_result: OnResult | None,
+    helpers: tuple[Fetcher, Workers],
+) -> list[SourceResult]:
+    fetcher, workers = helpers
+    results: list[SourceResult] = []
+    tasks = [
+        asyncio.create_task(_process(store, config, fetcher, source, now, workers=workers))
+        for source in sources
+    ]
+    for next_done in asyncio.as_completed(tasks):
+        result = await next_done
+        log.info(
+            "%s: %s (%d new, %d updated, %d unchanged)%s",
+            result.slug,
+            result.outcome,
+            result.new,
+            result.updated,
+            result.unchanged,
+            f": {result.error}" if result.error else "",
+            # LogRecord has a "name" of its own: the source's goes as "source".
+            extra={
+                "event": "source",
+                "source": result.name,
+                **{k: v for k, v in vars(result).items() if k != "name"},
+            },
+        )
+        results.append(result)
+        if on_result is not None:
+            on_result(result)
+    return results
+
+
 async def _process(
-    store: Store, config: Config, fetcher: Fetcher, source: SourceConfig, now: datetime
+    store: Store,
+    config: Config,
+    fetcher: Fetcher,
+    source: SourceConfig,
+    now: datetime,
+    *,
+    workers: Workers,
 ) -> SourceResult:
     try:
         outcome = await fetcher.fetch(source.url, store.http_cache(source.slug))
@@ -218,19 +247,20 @@ async def _process(
             _next_poll(store, db, source.slug, outcome, now)
         return SourceResult(source.slug, source.name, "not_modified")
     # The tolerant parser is pure Python and slow on a big ill-formed feed: in a
-    # worker thread it cannot stall the event loop and time out other requests.
-    feed = await asyncio.to_thread(_parse, outcome)
+    # worker (thread or process) it cannot stall the event loop and time out other requests.
+    feed = await workers.parse(outcome)
     if isinstance(feed, ParseError):
         # The validators of a body we could not read are not kept: the next run
         # must get the body again, not a 304.
         return _fail(store, source, now, feed.reason, url=source.url, status=outcome.status)
     batch = candidates(feed.entries, source, now)
     decision = decide(batch, store.known(source.slug, batch.keys))
-    iframe_hosts = config.archive.iframe_hosts
-    new, updated = await asyncio.gather(
-        asyncio.gather(*(prepare(fetcher, source, c, iframe_hosts) for c in decision.new)),
-        asyncio.gather(*(prepare(fetcher, source, c, iframe_hosts) for _, c in decision.updated)),
+    jobs = await asyncio.gather(
+        *(gather_content(fetcher, source, c) for c in decision.new),
+        *(gather_content(fetcher, source, c) for _, c in decision.updated),
     )
+    prepared_all = await workers.clean(jobs, config.archive.iframe_hosts)
+    new, updated = prepared_all[: len(decision.new)], prepared_all[len(decision.new) :]
     _store(
         store,
         config,
@@ -258,13 +288,6 @@ async def _process(
         cleaned=sum(p.cleaned for p in prepared),
         warnings=feed.warnings,
     )
-
-
-def _parse(outcome: FetchResult) -> ParsedFeed | ParseError:
-    try:
-        return parse_feed(outcome.body, url=outcome.final_url, content_type=outcome.content_type)
-    except ParseError as e:
-        return e
 
 
 def _store(

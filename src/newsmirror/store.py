@@ -195,7 +195,11 @@ def _migration_1(db: sqlite3.Connection) -> None:
 
 
 def _migration_2(db: sqlite3.Connection) -> None:
-    """Raw content and notes per revision; images kept for the ``mirror`` policy."""
+    """Raw content and notes per revision; images kept for the ``mirror`` policy.
+
+    ``raw`` is the content as received when cleaning changed it, else NULL (the
+    content is as received; earlier versions stored it twice).
+    """
     _run_script(
         db,
         """
