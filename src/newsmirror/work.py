@@ -116,7 +116,12 @@ class Workers:
             try:
                 return await asyncio.get_running_loop().run_in_executor(executor, function, *args)
             except BrokenProcessPool:
-                log.warning("a worker process died: parsing and cleaning go on in this process")
+                if not self._broken:  # said once, not by every call that was in flight
+                    log.warning(
+                        "a worker process died (or could not start: a script that runs "
+                        'newsmirror needs `if __name__ == "__main__":`); parsing and '
+                        "cleaning go on in this process"
+                    )
                 self._broken = True
                 self.close(wait=False)
         return await asyncio.to_thread(function, *args)
