@@ -17,8 +17,8 @@ from newsmirror.models import Entry
 from newsmirror.search import MARK_CLOSE, MARK_OPEN, SearchHit, search_store
 from newsmirror.site.searchindex import (
     INDEX_DIR,
+    Document,
     IndexedPage,
-    build_index,
     index_site,
     keys,
     read_page,
@@ -314,16 +314,23 @@ def test_the_index_is_deterministic_and_rebuilt_whole(tmp_path: Path) -> None:
     assert not any(p.name.startswith(".") for p in tmp_path.iterdir())
 
 
-def test_documents_are_numbered_newest_first() -> None:
-    pages = [
-        IndexedPage("b.html", "乙", "台湾", "", "2026-01-01T00:00:00Z", ""),
-        IndexedPage("a.html", "甲", "台湾", "", "2026-03-01T00:00:00Z", ""),
-        IndexedPage("c.html", "丙", "台湾", "", "", ""),
+def test_documents_are_numbered_as_indexed_and_their_times_kept_apart(tmp_path: Path) -> None:
+    """Numbers follow the order documents are given (a new one never renumbers the
+    others); the widget orders by the times, fixed-width base-36 minutes."""
+    documents = [
+        Document("b.html", "1", "乙", "", 29_000_000, ""),
+        Document("a.html", "1", "甲", "", 29_100_000, ""),
+        Document("c.html", "1", "丙", "", 0, ""),
     ]
-    files = build_index(pages).files
-    docs = files["docs/0.js"].decode()
-    assert docs.index("a.html") < docs.index("b.html") < docs.index("c.html")
-    assert '"台湾":"0,1,1"' in b"".join(v for k, v in files.items() if "shards" in k).decode()
+    index_site(tmp_path, documents, lambda chosen: ("台湾" for _ in chosen))
+    folder = tmp_path / INDEX_DIR
+    docs = (folder / "docs/0.js").read_text(encoding="utf-8")
+    assert docs.index("b.html") < docs.index("a.html") < docs.index("c.html")
+    shards = "".join(p.read_text(encoding="utf-8") for p in (folder / "shards").iterdir())
+    assert '"台湾":"0,1,1"' in shards
+    times = (folder / "times/0.js").read_text(encoding="utf-8")
+    assert f'"{29_000_000:0>6}"' not in times  # base 36, not decimal
+    assert '"0h9kjk0hbppc000000"' in times
 
 
 def test_index_site_without_a_site_is_a_clear_error(tmp_path: Path) -> None:

@@ -25,13 +25,14 @@ import contextlib
 import hashlib
 import json
 import logging
+import operator
 import os
 import re
 import secrets
 import shutil
 import time
 import urllib.parse
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -41,12 +42,13 @@ from ..errors import PublishError
 from ..images import rewrite_images
 from ..publish.files import flush_to_disk, write_if_changed
 from ..store import EPOCH, Store, to_ms
+from ..text import plain_text
 from . import feeds, plan
 from .content import http_link
 from .plan import Entry, Page, SiteIndex
 from .render import STATIC_DIR, STYLESHEET, TEMPLATES_DIR, Clock, Details, Renderer, root_of
 from .searchindex import INDEX_DIR as SEARCH_INDEX_DIR
-from .searchindex import IndexedPage, SearchIndexReport, index_site
+from .searchindex import Document, SearchIndexReport, Texts, index_site
 
 log = logging.getLogger(__name__)
 
@@ -116,16 +118,20 @@ def build_site(
     builder.write(STAMP, json.dumps({"format": version, "built_at": built_at}) + "\n")
 
     indexed = None
-    # The search index follows the article pages: rebuilt when one changed, when
+    # The search index follows the article pages: updated when one changed, when
     # articles were dirty (a build killed half way through the index leaves them
-    # so), or when it is missing. Only shards whose bytes change are written, so a
-    # run that changes nothing writes nothing.
+    # so), when it is missing, or (``everything``) to be built whole if it is not
+    # already as a whole build leaves it. It compares its own state with the
+    # articles' revisions, indexes only new and changed articles and writes only
+    # files whose bytes change, so a run that changes nothing writes nothing.
     if (
-        dirty
+        everything
+        or dirty
         or any(path.startswith("articles/") for path in builder.written)
         or not (site / SEARCH_INDEX_DIR).is_dir()
     ):
-        indexed = index_site(site, _index_pages(store, config, index))
+        documents, ids = _search_documents(store, config, index)
+        indexed = index_site(site, documents, _search_texts(store, ids), full=everything)
     if builder.written or indexed is not None:
         flush_to_disk()
     if dirty:
@@ -140,25 +146,45 @@ def build_site(
     )
 
 
-def _index_pages(store: Store, config: Config, index: SiteIndex) -> list[IndexedPage]:
-    """Every article page as the search index sees it, from the store: what parsing the
-    built pages back would give (their ``data-pagefind-*`` values and the article's
-    text, which the store's search table already holds), without parsing 20,000 pages."""
+def _search_documents(
+    store: Store, config: Config, index: SiteIndex
+) -> tuple[list[Document], dict[str, int]]:
+    """Every article page as the search index lists it (what its ``data-pagefind-*``
+    attributes say), in the order of article ids, with the article id of each URL.
+    The version is the article's revision: a new one is indexed again."""
     names = {source.slug: source.name for source in config.sources}
-    texts = dict(store.db.execute("SELECT rowid, body FROM search"))
-    return [
-        IndexedPage(
-            url=urllib.parse.quote(entry.path),
-            title=" ".join(entry.title.split()),
-            text=" ".join(str(texts.get(entry.id, "")).split()),
-            source=names.get(entry.source, entry.source),
-            published=datetime.fromtimestamp(entry.published_ms / 1000, UTC).strftime(
-                "%Y-%m-%dT%H:%M:%SZ"
-            ),
-            date=entry.day,
+    revisions = dict(store.db.execute("SELECT id, revision FROM articles"))
+    documents: list[Document] = []
+    ids: dict[str, int] = {}
+    for entry in sorted(index.entries, key=operator.attrgetter("id")):
+        url = urllib.parse.quote(entry.path)
+        ids[url] = entry.id
+        documents.append(
+            Document(
+                url=url,
+                version=str(revisions.get(entry.id, 0)),
+                title=" ".join(entry.title.split()),
+                source=names.get(entry.source, entry.source),
+                published=entry.published_ms // 60_000,
+                date=entry.day,
+            )
         )
-        for entry in index.entries
-    ]
+    return documents, ids
+
+
+def _search_texts(store: Store, ids: Mapping[str, int]) -> Texts:
+    """The text the index holds for an article: its current revision's content as plain
+    text, read CHUNK articles at a time as the index asks for them."""
+
+    def texts(documents: Sequence[Document]) -> Iterator[str]:
+        wanted = [ids[document.url] for document in documents]
+        for start in range(0, len(wanted), CHUNK):
+            chunk = wanted[start : start + CHUNK]
+            contents = {row[0]: row[8] for row in store.site_details(chunk)}
+            for article_id in chunk:
+                yield " ".join(plain_text(contents.get(article_id)).split())
+
+    return texts
 
 
 def fingerprint(config: Config) -> str:

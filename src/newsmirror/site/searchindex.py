@@ -74,32 +74,43 @@ occur apart).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import html
+import itertools
 import json
 import logging
+import marshal
 import operator
+import os
+import sys
 import time
 import unicodedata
 import urllib.parse
+from array import array
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, BinaryIO
 
 import lxml.etree
 import lxml.html
 
 from ..errors import PublishError
-from ..publish.files import write_if_changed
+from ..publish.files import TEMP_PREFIX, write_if_changed
 
 log = logging.getLogger(__name__)
 
 # The index folder at the site's root. Not ``_search``: GitHub Pages' Jekyll
 # drops folders starting with "_"; not ``search/``: a site may want search/index.html.
 INDEX_DIR = "search-index"
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2
+# What each document number is, and each file's size and digest: the index is
+# updated from it. JSON, but not named .json (nor .js): it is no page, feed or
+# script of the site, and the widget never loads it.
+STATE_FILE = "index.state"
 # Keys go to shards by their first character (so a one-character query reads one
 # shard); the shard count grows with the index so that one shard stays near this
 # size (a two-character query downloads about this much).
@@ -107,6 +118,20 @@ TARGET_SHARD_BYTES = 64 * 1024
 MAX_SHARDS = 4096
 # Documents' titles, URLs and dates, in chunks the results page loads as it shows them.
 DOCS_PER_CHUNK = 256
+# Documents' published times, base-36 minutes of fixed width (6 digits last until
+# the year 6100), in chunks a query loads once for the numbers it finds (24 KB each).
+TIME_WIDTH = 6
+TIMES_PER_CHUNK = 4096
+DEAD_TIME = "-" * TIME_WIDTH  # a dead number: its article changed or left the site
+# Documents whose postings are in memory at once while indexing (~25 MB for 500
+# articles of 2-20 KB); also the largest gap within a batch, which _SMALL must cover.
+BATCH = 500
+# Spill files while indexing: one per this many documents indexed (a power of two),
+# so that merging one into the shards holds the postings of ~1,000 documents.
+DOCUMENTS_PER_SPILL_BUCKET = 1000
+MAX_SPILL_BUCKETS = 256
+# Past this share of dead numbers the index is built again whole, without them.
+MAX_DEAD_SHARE = 0.25
 
 # Elements whose edges separate words, in the index and in the widget alike
 # (``<p>香</p><p>港</p>`` holds no 香港). Shared with the JavaScript below.
@@ -136,12 +161,16 @@ class SearchIndexReport:
     """What ``index_site`` did: pages indexed, where, how big, how long."""
 
     site_dir: Path
-    pages: int  # pages with a data-pagefind-body, indexed
+    pages: int  # documents in the index (not dead)
     skipped: int  # HTML pages without one
     keys: int  # distinct bigrams (and run-final characters)
     files: int
     bytes: int
     seconds: float
+    added: int = 0  # documents indexed by this call (all of them when built whole)
+    removed: int = 0  # numbers that died: their article changed or left the site
+    written: int = 0  # files written (a file whose bytes did not change is not)
+    full: bool = True  # built whole rather than updated
 
 
 @dataclass(frozen=True)
@@ -199,6 +228,41 @@ def keys(text: str) -> set[str]:
         found.update(map(str.__add__, run, run[1:]))
         found.add(run[-1])
     return found
+
+
+# The build's keys, the same as keys() gives, at C speed: after translate(), the
+# text's UTF-32 read as 64-bit words at offsets 0 and 4 is every pair of adjacent
+# characters (the first in the low half), and a set of those words is the text's
+# distinct pairs. A pair of two characters is a bigram; a character then a space
+# is the last character of a run; a space then anything is no key. Decoded into
+# strings once per key and build, not once per document.
+_LOW = 0xFFFFFFFF
+_SPACE = ord(" ")
+_BIG_ENDIAN = sys.byteorder == "big"
+assert array("Q").itemsize == 8
+
+
+def _pairs(text: str) -> set[int]:
+    """The text's keys (and pairs starting with a space) as pairs of code points."""
+    data = (text.translate(_INDEX_CHARS) + " ").encode("utf-32-le", "surrogatepass")
+    even = array("Q", data[: len(data) // 8 * 8])
+    odd = array("Q", data[4 : 4 + (len(data) - 4) // 8 * 8])
+    if _BIG_ENDIAN:
+        even.byteswap()
+        odd.byteswap()
+    pairs = set(even)
+    pairs.update(odd)
+    return pairs
+
+
+def _key_of(pair: int) -> str:
+    second = pair >> 32
+    return chr(pair & _LOW) if second == _SPACE else chr(pair & _LOW) + chr(second)
+
+
+def pair_keys(text: str) -> set[str]:
+    """keys(), the way the build makes them (for tests: the two must agree)."""
+    return {_key_of(pair) for pair in _pairs(text) if pair & _LOW != _SPACE}
 
 
 # -- reading the site -----------------------------------------------------------
@@ -333,73 +397,591 @@ def read_site(site_dir: Path) -> tuple[list[IndexedPage], int]:
 # -- the index ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class BuiltIndex:
-    files: dict[str, bytes]  # path under INDEX_DIR → content
-    keys: int
+@dataclass(frozen=True, slots=True)
+class Document:
+    """An article as the index lists it; its text is asked for only when it is (re)indexed."""
+
+    url: str  # its identity in the index: relative to the site's root, percent-encoded
+    version: str  # changes whenever its title or text may have (the store's revision)
+    title: str
+    source: str
+    published: int  # minutes since 1970-01-01 UTC; 0 when unknown
+    date: str  # as shown
 
 
-def build_index(pages: Iterable[IndexedPage]) -> BuiltIndex:
-    """The index's files for these pages: the same pages give the same bytes.
+# The texts of these documents, in their order ("" for one that has none). Asked
+# for only for the documents being (re)indexed and consumed as it goes, so that
+# an iterator reading the store a chunk at a time never holds them all.
+Texts = Callable[[Sequence[Document]], Iterable[str]]
 
-    Documents are numbered newest first (then by URL), so that the widget orders
-    results by number. A key's postings are the numbers of the documents that
-    hold it, delta-encoded in base 36; those whose title holds it follow a ";".
+
+class _Inconsistent(Exception):
+    """The index on disk is not what its state says: build it again whole."""
+
+
+@dataclass
+class _State:
+    """``index.state``: what each number is, and every data file's size and digest.
+
+    A document's entry is ``[url, version, digest of what it shows]``, or 0 once
+    it is dead (its article changed or left the site: the widget skips it).
     """
-    ordered = sorted(pages, key=lambda p: p.url)
-    ordered.sort(key=lambda p: p.published, reverse=True)  # stable: ties stay by URL
-    postings: defaultdict[str, list[int]] = defaultdict(list)
-    title_postings: defaultdict[str, list[int]] = defaultdict(list)
-    for number, page in enumerate(ordered):
-        title_keys = keys(page.title)
-        for key in title_keys | keys(page.text):
-            postings[key].append(number)
-        for key in title_keys:
-            title_postings[key].append(number)
 
-    encoded = {key: _encode(postings[key], title_postings.get(key, ())) for key in postings}
-    total = sum(len(k.encode()) + len(v) + 6 for k, v in encoded.items())
-    shard_count = 1
-    while shard_count < MAX_SHARDS and total / shard_count > TARGET_SHARD_BYTES:
-        shard_count *= 2
-    shards: dict[int, dict[str, str]] = {}
-    for key in sorted(encoded):
-        shards.setdefault(ord(key[0]) % shard_count, {})[key] = encoded[key]
+    documents: list[list[str] | int] = field(default_factory=list)
+    files: dict[str, list[int | str]] = field(default_factory=dict)  # name → [size, digest]
+    shards: int = 0
+    keys: int = 0
+    compact: bool = True  # no dead document and no appended run: as a full build leaves it
 
-    data: dict[str, bytes] = {}
-    for number in range(shard_count):  # every one, empty or not: the widget asks by number
-        data[f"shards/{number:x}"] = _payload(f"shards/{number:x}", shards.get(number, {}))
-    for start in range(0, len(ordered), DOCS_PER_CHUNK):
-        name = f"docs/{start // DOCS_PER_CHUNK:x}"
-        chunk = [
-            [p.url, p.title, p.source, p.date or p.published[:10]]
-            for p in ordered[start : start + DOCS_PER_CHUNK]
-        ]
-        data[name] = _payload(name, chunk)
-    digest = hashlib.sha256()
-    for name in sorted(data):
-        digest.update(name.encode() + b"\0" + data[name])
-    meta = {
-        "format": INDEX_FORMAT,
-        "build": digest.hexdigest()[:16],
-        "documents": len(ordered),
-        "shards": shard_count,
-        "chunk": DOCS_PER_CHUNK,
-    }
-    files = {f"{name}.js": content for name, content in data.items()}
-    files["meta.js"] = _payload("meta", meta)
-    files["search.js"] = SEARCH_JS.encode()
-    files["search.css"] = SEARCH_CSS.encode()
-    return BuiltIndex(files, len(encoded))
+    def expected_files(self) -> set[str]:
+        total = len(self.documents)
+        return (
+            {f"shards/{s:x}" for s in range(self.shards)}
+            | {f"docs/{c:x}" for c in range(-(-total // DOCS_PER_CHUNK))}
+            | {f"times/{c:x}" for c in range(-(-total // TIMES_PER_CHUNK))}
+        )
+
+    def to_json(self) -> bytes:
+        value = {
+            "format": INDEX_FORMAT,
+            "shards": self.shards,
+            "keys": self.keys,
+            "compact": self.compact,
+            "files": self.files,
+            "documents": self.documents,
+        }
+        return (
+            json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True) + "\n"
+        ).encode()
 
 
-def _encode(numbers: Sequence[int], title_numbers: Sequence[int]) -> str:
-    value = _deltas(numbers)
-    return value + ";" + _deltas(title_numbers) if title_numbers else value
+def _read_state(target: Path) -> _State | None:
+    """The state of the index in ``target``, or None when it is missing, from another
+    format, or does not match the files (one missing, or of another size)."""
+    try:
+        raw = json.loads((target / STATE_FILE).read_bytes())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(raw, dict) or raw.get("format") != INDEX_FORMAT:
+        return None
+    try:
+        state = _State(
+            documents=list(raw["documents"]),
+            files={str(name): list(entry) for name, entry in raw["files"].items()},
+            shards=int(raw["shards"]),
+            keys=int(raw["keys"]),
+            compact=bool(raw["compact"]),
+        )
+        well_formed = all(
+            entry == 0 or (isinstance(entry, list) and len(entry) == 3) for entry in state.documents
+        ) and all(len(entry) == 2 for entry in state.files.values())
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+    if not well_formed or state.shards < 1 or set(state.files) != state.expected_files():
+        return None
+    for name, (size, _) in state.files.items():
+        try:
+            if (target / f"{name}.js").stat().st_size != size:
+                return None
+        except OSError:
+            return None
+    return state
 
 
-def _deltas(numbers: Sequence[int]) -> str:
-    return ",".join(map(_base36, map(operator.sub, numbers, [0, *numbers[:-1]])))
+def _digest(*parts: str) -> str:
+    return hashlib.blake2b("\0".join(parts).encode(), digest_size=8).hexdigest()
+
+
+def _shown(document: Document) -> str:
+    """What the results show of a document (and order it by), as a digest: a change renews it."""
+    return _digest(document.title, document.source, document.date, str(document.published))
+
+
+def _changes(state: _State, documents: Sequence[Document]) -> tuple[list[Document], list[int]]:
+    """The documents to index (new, or changed since they were) and the numbers that die."""
+    numbers = {entry[0]: n for n, entry in enumerate(state.documents) if isinstance(entry, list)}
+    add: list[Document] = []
+    dead: list[int] = []
+    seen: set[str] = set()
+    for document in documents:
+        if document.url in seen:
+            continue
+        seen.add(document.url)
+        number = numbers.pop(document.url, None)
+        if number is not None:
+            entry = state.documents[number]
+            if entry[1:] == [document.version, _shown(document)]:  # type: ignore[index]
+                continue
+            dead.append(number)
+        add.append(document)
+    dead.extend(numbers.values())  # gone from the site
+    return add, sorted(dead)
+
+
+def index_site(
+    site_dir: Path,
+    documents: Sequence[Document] | None = None,
+    texts: Texts | None = None,
+    *,
+    full: bool = False,
+) -> SearchIndexReport:
+    """Bring ``site_dir/search-index/`` up to date with ``documents``.
+
+    ``documents`` are the site's articles in the order new ones are numbered,
+    and ``texts`` gives the text of those being indexed (the site build knows
+    both from the store); without them the built pages are read back and parsed.
+    The index already there is updated: new and changed documents are appended,
+    the numbers of changed and removed ones die, and only files whose bytes
+    change are written. It is built whole, streaming, when there is none, when
+    its state is missing or does not match its files, when more than a quarter
+    of its numbers are dead, or (``full``) to compact it.
+
+    Raises :class:`PublishError` when the site is missing or the index cannot be written.
+    """
+    started = time.perf_counter()
+    if not site_dir.is_dir():
+        raise PublishError(site_dir, "no site to index (build the site first)")
+    skipped = 0
+    if documents is None or texts is None:
+        pages, skipped = read_site(site_dir)
+        documents, texts = _from_pages(pages)
+    target = site_dir / INDEX_DIR
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        writer = _update(target, documents, texts, full=full)
+    except OSError as e:
+        raise PublishError(target, f"cannot write the search index: {e}") from e
+    state = writer.state
+    seconds = time.perf_counter() - started
+    report = SearchIndexReport(
+        site_dir=site_dir,
+        pages=sum(1 for entry in state.documents if entry != 0),
+        skipped=skipped,
+        keys=state.keys,
+        files=len(state.files) + len(writer.fixed),
+        bytes=sum(int(size) for size, _ in state.files.values()) + sum(writer.fixed.values()),
+        seconds=seconds,
+        added=writer.added,
+        removed=writer.removed,
+        written=writer.written,
+        full=writer.full,
+    )
+    log.info(
+        "search index: %d pages (%d added, %d removed, %s), %d files written in %.2f s",
+        report.pages,
+        report.added,
+        report.removed,
+        "whole" if report.full else "updated",
+        report.written,
+        seconds,
+    )
+    return report
+
+
+def _from_pages(pages: Sequence[IndexedPage]) -> tuple[list[Document], Texts]:
+    """Documents and texts of pages read from a built site (their version: their words)."""
+    texts = {page.url: page.text for page in pages}
+    documents = [
+        Document(
+            url=page.url,
+            version=_digest(page.title, page.text),
+            title=page.title,
+            source=page.source,
+            published=_minutes(page.published),
+            date=page.date or page.published[:10],
+        )
+        for page in pages
+    ]
+    return documents, lambda chosen: (texts[document.url] for document in chosen)
+
+
+def _minutes(moment: str) -> int:
+    """Minutes since the epoch of an ISO 8601 time (UTC when it names no zone); 0 if not one."""
+    try:
+        parsed = datetime.fromisoformat(moment.strip())
+    except ValueError:
+        return 0
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return int(parsed.timestamp() // 60)
+
+
+def _update(target: Path, documents: Sequence[Document], texts: Texts, *, full: bool) -> _Writer:
+    state = _read_state(target)
+    add: list[Document] = []
+    dead: list[int] = []
+    if state is not None:
+        add, dead = _changes(state, documents)
+        numbers = len(state.documents) + len(add)
+        dead_after = state.documents.count(0) + len(dead)
+        if (full and not (state.compact and not add and not dead)) or (
+            dead_after > MAX_DEAD_SHARE * numbers
+        ):
+            state = None
+    if state is not None:
+        writer = _Writer(target, state, full=False)
+        writer.remove_unknown()
+        if add or dead:
+            try:
+                writer.apply(add, dead, texts)
+            except _Inconsistent as e:
+                log.warning("search index: %s; building it whole", e)
+                state = None
+    if state is None:
+        writer = _Writer(target, _State(), full=True)
+        unique: dict[str, Document] = {}
+        for document in documents:
+            unique.setdefault(document.url, document)
+        writer.apply(list(unique.values()), [], texts)
+        writer.remove_unknown()
+    writer.finish()
+    return writer
+
+
+class _Writer:
+    """Writes the index's files for a state, keeping the state's sizes and digests in step.
+
+    Before the first data file changes, ``index.state`` is removed; it is written
+    again last, after ``meta.js``. A build killed in between leaves no state, so
+    the next one builds the index whole rather than trust files half updated.
+    """
+
+    def __init__(self, target: Path, state: _State, *, full: bool) -> None:
+        self.target = target
+        self.state = state
+        self.full = full
+        self.written = 0
+        self.added = 0
+        self.removed = 0
+        self.fixed: dict[str, int] = {}  # meta.js, search.js, search.css → size
+        self._state_removed = False
+
+    # -- files ---------------------------------------------------------------------------
+    def put(self, name: str, value: object) -> None:
+        data = _payload(name, value)
+        entry: list[int | str] = [len(data), hashlib.sha256(data).hexdigest()[:16]]
+        path = self.target / f"{name}.js"
+        if self.state.files.get(name) != entry:
+            with contextlib.suppress(OSError):
+                if path.read_bytes() == data:  # a full build finding what is there
+                    self.state.files[name] = entry
+                    return
+            if not self._state_removed:
+                with contextlib.suppress(FileNotFoundError):
+                    (self.target / STATE_FILE).unlink()
+                self._state_removed = True
+            self.written += write_if_changed(path, data)
+            self.state.files[name] = entry
+
+    def get(self, name: str) -> Any:
+        """A data file's value, checked against the state."""
+        path = self.target / f"{name}.js"
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            raise _Inconsistent(f"{name}.js cannot be read: {e.strerror}") from e
+        if self.state.files.get(name) != [len(data), hashlib.sha256(data).hexdigest()[:16]]:
+            raise _Inconsistent(f"{name}.js is not the file the state describes")
+        head = f"newsmirrorSearch.put({json.dumps(name)},".encode()
+        if not (data.startswith(head) and data.endswith(b");\n")):
+            raise _Inconsistent(f"{name}.js is not an index file")
+        try:
+            return json.loads(data[len(head) : -3])
+        except ValueError as e:
+            raise _Inconsistent(f"{name}.js: {e}") from e
+
+    def remove_unknown(self) -> None:
+        """Remove files that are no part of the index (an older format's, a stale shard)."""
+        known = {f"{name}.js" for name in self.state.files} | {
+            "meta.js",
+            "search.js",
+            "search.css",
+            STATE_FILE,
+        }
+        for path in sorted(self.target.rglob("*"), reverse=True):
+            name = path.relative_to(self.target).as_posix()
+            if path.is_dir():
+                if not any(path.iterdir()):
+                    path.rmdir()
+            elif name not in known:
+                path.unlink()
+
+    def finish(self) -> None:
+        digest = hashlib.sha256()
+        for name in sorted(self.state.files):
+            digest.update(f"{name}\0{self.state.files[name][1]}\n".encode())
+        meta = {
+            "format": INDEX_FORMAT,
+            "build": digest.hexdigest()[:16],
+            "documents": len(self.state.documents),
+            "shards": self.state.shards,
+            "chunk": DOCS_PER_CHUNK,
+            "times": TIMES_PER_CHUNK,
+            "width": TIME_WIDTH,
+        }
+        for name, data in (
+            ("meta.js", _payload("meta", meta)),
+            ("search.js", SEARCH_JS.encode()),
+            ("search.css", SEARCH_CSS.encode()),
+        ):
+            self.written += write_if_changed(self.target / name, data)
+            self.fixed[name] = len(data)
+        write_if_changed(self.target / STATE_FILE, self.state.to_json())
+
+    # -- documents -----------------------------------------------------------------------
+    def apply(self, add: Sequence[Document], dead: Sequence[int], texts: Texts) -> None:
+        """Kill the ``dead`` numbers and append ``add``, with their postings."""
+        state = self.state
+        first = len(state.documents)
+        for number in dead:
+            state.documents[number] = 0
+        state.documents.extend([d.url, d.version, _shown(d)] for d in add)
+        self.added, self.removed = len(add), len(dead)
+        if dead or (add and not self.full):
+            state.compact = False
+        self._documents(first, add, dead)
+        self._times(first, add, dead)
+        self._postings(first, add, texts)
+
+    def _documents(self, first: int, add: Sequence[Document], dead: Sequence[int]) -> None:
+        """``docs/{chunk}``: each number's [url, title, source, date], 0 when dead."""
+        for chunk, start, killed, added in _chunks(DOCS_PER_CHUNK, first, len(add), dead):
+            name = f"docs/{chunk:x}"
+            entries = self.get(name) if name in self.state.files else []
+            if not isinstance(entries, list) or len(entries) != _held(DOCS_PER_CHUNK, first, start):
+                raise _Inconsistent(f"{name}.js does not hold the documents the state lists")
+            for number in killed:
+                entries[number - start] = 0
+            entries.extend(
+                [d.url, d.title, d.source, d.date] for d in add[added.start : added.stop]
+            )
+            self.put(name, entries)
+
+    def _times(self, first: int, add: Sequence[Document], dead: Sequence[int]) -> None:
+        """``times/{chunk}``: each number's published time, TIME_WIDTH base-36 digits of
+        minutes (so that they compare as strings), DEAD_TIME when dead."""
+        for chunk, start, killed, added in _chunks(TIMES_PER_CHUNK, first, len(add), dead):
+            name = f"times/{chunk:x}"
+            text = self.get(name) if name in self.state.files else ""
+            if not isinstance(text, str) or len(text) != TIME_WIDTH * _held(
+                TIMES_PER_CHUNK, first, start
+            ):
+                raise _Inconsistent(f"{name}.js does not hold the times the state lists")
+            fields = [text[i : i + TIME_WIDTH] for i in range(0, len(text), TIME_WIDTH)]
+            for number in killed:
+                fields[number - start] = DEAD_TIME
+            fields.extend(_time(d.published) for d in add[added.start : added.stop])
+            self.put(name, "".join(fields))
+
+    # -- postings ------------------------------------------------------------------------
+    def _postings(self, first: int, add: Sequence[Document], texts: Texts) -> None:
+        """Postings of ``add`` (numbered from ``first``) merged into the shards.
+
+        A batch of documents at a time, their postings are encoded and spilled to
+        temporary files by their key's first character; then a group of those
+        files at a time is merged into the shards it maps to. Memory holds one
+        batch, then one group and one shard, whatever the number of documents.
+        """
+        buckets = _spill_buckets(len(add))
+        pid = os.getpid()
+        paths = [self.target / f"{TEMP_PREFIX}search-{pid}-{b:x}.tmp" for b in range(buckets)]
+        try:
+            with contextlib.ExitStack() as stack:
+                files = [stack.enter_context(path.open("wb")) for path in paths]
+                spilled = _spill(files, first, add, texts)
+            self._merge(paths, spilled)
+        finally:
+            for path in paths:
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+
+    def _merge(self, paths: Sequence[Path], spilled: int) -> None:
+        state = self.state
+        old = state.shards
+        shard_bytes = sum(int(state.files[f"shards/{s:x}"][0]) for s in range(old))
+        count = max(old, 1)
+        # Shards double (never halve but in a full build) to stay near TARGET_SHARD_BYTES;
+        # with ``ord(key[0]) % count``, old shard s splits into s and s + old.
+        while count < MAX_SHARDS and (shard_bytes + spilled) / count > TARGET_SHARD_BYTES:
+            count *= 2
+        groups = min(len(paths), count)
+        for group in range(groups):
+            merged = _read_spill(paths[group::groups])
+            by_shard: defaultdict[int, list[int]] = defaultdict(list)
+            for pair in merged:
+                by_shard[(pair & _LOW) % count].append(pair)
+            for shard in range(group, count, groups):
+                pairs = by_shard.get(shard, [])
+                if count == old and not pairs:
+                    continue  # untouched: its bytes stay
+                values = self._old_shard(shard, old, count)
+                for pair in pairs:
+                    key = _key_of(pair)
+                    postings = merged[pair]
+                    value = values.get(key)
+                    if value is None:
+                        state.keys += 1
+                    values[key] = _extended(value, ",".join(postings[0]), ",".join(postings[2]))
+                self.put(f"shards/{shard:x}", values)
+        state.shards = count
+
+    def _old_shard(self, shard: int, old: int, count: int) -> dict[str, str]:
+        if not old:
+            return {}
+        values = self.get(f"shards/{shard % old:x}")
+        if not isinstance(values, dict):
+            raise _Inconsistent(f"shards/{shard % old:x}.js is not a shard")
+        if count != old:
+            values = {k: v for k, v in values.items() if ord(k[0]) % count == shard}
+        return values
+
+
+def _chunks(
+    size: int, first: int, added: int, dead: Sequence[int]
+) -> Iterator[tuple[int, int, list[int], range]]:
+    """The chunks of ``size`` numbers that change: (chunk, its first number, numbers
+    in it that die, the indexes into the added documents that it gets)."""
+    touched: dict[int, list[int]] = {}
+    for number in dead:
+        touched.setdefault(number // size, []).append(number)
+    if added:
+        for chunk in range(first // size, (first + added - 1) // size + 1):
+            touched.setdefault(chunk, [])
+    for chunk in sorted(touched):
+        start = chunk * size
+        low, high = max(start, first), min(start + size, first + added)
+        yield chunk, start, touched[chunk], range(low - first, max(low, high) - first)
+
+
+def _held(size: int, first: int, start: int) -> int:
+    """How many of the numbers before ``first`` a chunk of ``size`` from ``start`` holds."""
+    return min(size, max(0, first - start))
+
+
+def _time(minutes: int) -> str:
+    return _base36(min(max(minutes, 0), 36**TIME_WIDTH - 1)).rjust(TIME_WIDTH, "0")
+
+
+def _spill_buckets(documents: int) -> int:
+    """Spill files for this many documents: a group's postings stay small when merged."""
+    buckets = 1
+    while buckets < MAX_SPILL_BUCKETS and buckets * DOCUMENTS_PER_SPILL_BUCKET < documents:
+        buckets *= 2
+    return buckets
+
+
+def _spill(files: Sequence[BinaryIO], first: int, add: Sequence[Document], texts: Texts) -> int:
+    """Each batch's postings, encoded, to the file of their key's first character; returns
+    about how many bytes they will add to the shards."""
+    spilled = 0
+    stream = iter(texts(add))
+    for start in range(0, len(add), BATCH):
+        batch = add[start : start + BATCH]
+        # zip(strict) would consume a text past the batch: take exactly its own.
+        batch_texts = list(itertools.islice(stream, len(batch)))
+        if len(batch_texts) != len(batch):
+            raise ValueError("texts gave fewer texts than documents")
+        spilled += _spill_batch(files, first + start, batch, batch_texts)
+    return spilled
+
+
+def _spill_batch(
+    files: Sequence[BinaryIO], first: int, batch: Sequence[Document], texts: Sequence[str]
+) -> int:
+    postings: defaultdict[int, list[int]] = defaultdict(list)
+    title_postings: defaultdict[int, list[int]] = defaultdict(list)
+    everywhere, in_titles = postings.__getitem__, title_postings.__getitem__
+    for number, (document, text) in enumerate(zip(batch, texts, strict=True), first):
+        # Title and text apart (a space between): their keys, and no key across them.
+        for numbers in map(everywhere, _pairs(f"{document.title} {text}")):
+            numbers.append(number)
+        for numbers in map(in_titles, _pairs(document.title)):
+            numbers.append(number)
+    records: list[list[tuple[int, ...]]] = [[] for _ in files]
+    spilled = 0
+    for pair, numbers in postings.items():
+        if pair & _LOW == _SPACE:
+            continue  # a space then something: no key
+        rest = _gaps(numbers)
+        titled = title_postings.get(pair)
+        record: tuple[int | str, ...] = (pair, numbers[0], numbers[-1], rest)
+        if titled:
+            record += (titled[0], titled[-1], _gaps(titled))
+        records[(pair & _LOW) % len(files)].append(record)  # type: ignore[arg-type]
+        spilled += len(rest) + 10
+    for file, bucket in zip(files, records, strict=True):
+        marshal.dump(bucket, file)
+    return spilled
+
+
+def _gaps(numbers: list[int]) -> str:
+    """The differences between numbers of one batch (each < BATCH): looked up, not computed."""
+    return ",".join(map(_SMALL.__getitem__, map(operator.sub, numbers[1:], numbers)))
+
+
+def _read_spill(paths: Sequence[Path]) -> dict[int, list[Any]]:
+    """Pair → [pieces of its run, last number, pieces of its title run, last title number]."""
+    merged: dict[int, list[Any]] = {}
+    for path in paths:
+        with path.open("rb") as file:
+            while True:
+                try:
+                    records = marshal.load(file)
+                except EOFError:
+                    break
+                for record in records:
+                    _merge_record(merged, record)
+    return merged
+
+
+def _merge_record(merged: dict[int, list[Any]], record: tuple[Any, ...]) -> None:
+    pair, first, last, rest = record[:4]
+    entry = merged.get(pair)
+    if entry is None:
+        entry = merged[pair] = [[], 0, [], 0]
+    entry[0].append(_piece(first - entry[1], rest))
+    entry[1] = last
+    if len(record) > 4:
+        title_first, title_last, title_rest = record[4:]
+        entry[2].append(_piece(title_first - entry[3], title_rest))
+        entry[3] = title_last
+
+
+def _piece(gap: int, rest: str) -> str:
+    return f"{_base36(gap)},{rest}" if rest else _base36(gap)
+
+
+def _extended(value: str | None, numbers: str, titled: str) -> str:
+    """A key's value (``run[;title run]``) with new numbers, all larger, appended."""
+    if value is None:
+        return f"{numbers};{titled}" if titled else numbers
+    old, _, old_titled = value.partition(";")
+    numbers = _append_run(old, numbers)
+    titled = _append_run(old_titled, titled) if titled else old_titled
+    return f"{numbers};{titled}" if titled else numbers
+
+
+def _append_run(value: str, run: str) -> str:
+    """Runs of numbers separated by "." (each starting from 0), ``run`` appended.
+
+    Appending needs no number of the runs before; merging the last run into the
+    one before it needs that one's sum. Runs are merged while the last is at
+    least half as long as the one before, so a key holds about log₂ of its
+    postings' runs and each posting is summed again a few times at most.
+    """
+    while value:
+        head, _, last = value.rpartition(".")
+        if 2 * len(run) < len(last):
+            break
+        run = _join_runs(last, run)
+        value = head
+    return f"{value}.{run}" if value else run
+
+
+def _join_runs(first: str, second: str) -> str:
+    total = sum(map(int, first.split(","), itertools.repeat(36)))
+    head, comma, rest = second.partition(",")
+    return f"{first},{_base36(int(head, 36) - total)}{comma}{rest}"
 
 
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -424,60 +1006,6 @@ def _payload(name: str, value: object) -> bytes:
     # not valid in JavaScript strings before ES2019: escape them.
     body = body.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
     return f"newsmirrorSearch.put({json.dumps(name)},{body});\n".encode()
-
-
-def index_site(site_dir: Path, pages: Sequence[IndexedPage] | None = None) -> SearchIndexReport:
-    """Index the built site at ``site_dir`` into ``site_dir/search-index/``.
-
-    ``pages`` are the article pages as the index sees them, when the caller knows
-    them already (the site build does, from the store); otherwise the built
-    pages are read back and parsed.
-
-    Raises :class:`PublishError` when the site is missing or the index cannot be written.
-    """
-    started = time.perf_counter()
-    if not site_dir.is_dir():
-        raise PublishError(site_dir, "no site to index (build the site first)")
-    if pages is None:
-        pages, skipped = read_site(site_dir)
-    else:
-        skipped = 0
-    built = build_index(pages)
-    target = site_dir / INDEX_DIR
-    try:
-        _sync_folder(target, built.files)
-    except OSError as e:
-        raise PublishError(target, f"cannot write the search index: {e}") from e
-    seconds = time.perf_counter() - started
-    report = SearchIndexReport(
-        site_dir=site_dir,
-        pages=len(pages),
-        skipped=skipped,
-        keys=built.keys,
-        files=len(built.files),
-        bytes=sum(len(c) for c in built.files.values()),
-        seconds=seconds,
-    )
-    log.info("search index: %d pages, %d bytes in %.2f s", report.pages, report.bytes, seconds)
-    return report
-
-
-def _sync_folder(target: Path, files: dict[str, bytes]) -> int:
-    """Make ``target`` hold exactly ``files``: each written atomically and only when its
-    bytes change, files no longer in the index removed. Returns the files written.
-
-    An index that did not change touches no file, as the rest of the site; a
-    reader in the middle of an update may get one shard new and one old, which
-    shows a result less or more until the next page load, never a broken page.
-    """
-    written = sum(write_if_changed(target / name, content) for name, content in files.items())
-    for path in sorted(target.rglob("*"), reverse=True):
-        name = path.relative_to(target).as_posix()
-        if path.is_file() and name not in files:
-            path.unlink()
-        elif path.is_dir() and not any(path.iterdir()):
-            path.rmdir()
-    return written
 
 
 # -- the widget -------------------------------------------------------------------------
@@ -610,10 +1138,15 @@ _SEARCH_JS_TEMPLATE = r"""/* newsmirror: the site search, a static bigram index 
     return parts.join("").split(/\s+/).filter(Boolean).join(" ");
   }
 
+  // A run of numbers: base 36, each after the first the difference from the one before.
+  // Runs a later build appended follow a ".", each starting again from 0.
   function decode(value) {
-    var out = [], n = 0;
+    var out = [];
     if (!value) return out;
-    value.split(",").forEach(function (d) { n += parseInt(d, 36); out.push(n); });
+    value.split(".").forEach(function (run) {
+      var n = 0;
+      run.split(",").forEach(function (d) { n += parseInt(d, 36); out.push(n); });
+    });
     return out;
   }
 
@@ -655,8 +1188,27 @@ _SEARCH_JS_TEMPLATE = r"""/* newsmirror: the site search, a static bigram index 
     a.forEach(function (n) { if (b.has(n)) out.add(n); });
     return out;
   }
-  function byNumber(a, b) { return a - b; }
 
+  // number → its published time (fixed-width base-36 minutes: they compare as strings),
+  // from the chunks of times holding these numbers, each loaded once.
+  function timesOf(index, numbers) {
+    var meta = index.meta, chunks = new Set();
+    numbers.forEach(function (n) { chunks.add(Math.floor(n / meta.times)); });
+    return Promise.all(Array.from(chunks).map(function (c) {
+      return load(index.base, "times/" + c.toString(16), meta.build).then(function (text) {
+        return [c, text];
+      });
+    })).then(function (loaded) {
+      var text = new Map(loaded), time = new Map();
+      numbers.forEach(function (n) {
+        var at = (n % meta.times) * meta.width;
+        time.set(n, text.get(Math.floor(n / meta.times)).slice(at, at + meta.width));
+      });
+      return time;
+    });
+  }
+
+  // The live documents holding every term: titles first, then newest first, then by number.
   function find(index, terms) {
     return Promise.all(terms.map(function (t) { return termDocuments(index, t); }))
       .then(function (sets) {
@@ -665,10 +1217,20 @@ _SEARCH_JS_TEMPLATE = r"""/* newsmirror: the site search, a static bigram index 
           all = intersect(all, s[0]);
           titles = intersect(titles, s[1]);
         });
-        titles = intersect(titles, all);
-        var rest = [];
-        all.forEach(function (n) { if (!titles.has(n)) rest.push(n); });
-        return Array.from(titles).sort(byNumber).concat(rest.sort(byNumber));
+        var numbers = Array.from(all);
+        return timesOf(index, numbers).then(function (time) {
+          // A dead number (its article changed or left the site) has no time.
+          var live = numbers.filter(function (n) {
+            var t = time.get(n);
+            return t.length === index.meta.width && t.charAt(0) !== "-";
+          });
+          return live.sort(function (a, b) {
+            var ta = titles.has(a), tb = titles.has(b);
+            if (ta !== tb) return ta ? -1 : 1;
+            var x = time.get(a), y = time.get(b);
+            return x < y ? 1 : x > y ? -1 : a - b;
+          });
+        });
       });
   }
 
@@ -676,6 +1238,7 @@ _SEARCH_JS_TEMPLATE = r"""/* newsmirror: the site search, a static bigram index 
     var chunk = Math.floor(number / index.meta.chunk).toString(16);
     return load(index.base, "docs/" + chunk, index.meta.build).then(function (docs) {
       var d = docs[number % index.meta.chunk];
+      if (!d) return null;
       return { url: d[0], title: d[1], source: d[2], date: d[3] };
     });
   }
@@ -811,12 +1374,14 @@ _SEARCH_JS_TEMPLATE = r"""/* newsmirror: the site search, a static bigram index 
     r.next += batch.length;
     return Promise.all(batch.map(function (n) {
       return document_(r.index, n).then(function (doc) {
+        if (!doc) return null;
         return pageText(self.root, doc.url).then(function (text) { doc.text = text; return doc; });
       });
     })).then(function (docs) {
       if (generation !== self.generation) return;
       var shown = 0;
       docs.forEach(function (doc) {
+        if (!doc) return;
         if (!r.exact && doc.text !== null && !contains(doc.title + " " + doc.text, r.terms)) return;
         self.list.appendChild(self.item(doc, r.terms));
         shown++;
@@ -862,7 +1427,12 @@ _SEARCH_JS_TEMPLATE = r"""/* newsmirror: the site search, a static bigram index 
     return load(base, "meta", String(Date.now())).then(function (meta) {
       var index = { base: base, meta: meta };
       return find(index, terms).then(function (numbers) {
-        return Promise.all(numbers.map(function (n) { return document_(index, n); }));
+        return Promise.all(numbers.map(function (n) {
+          return document_(index, n).then(function (doc) {
+            if (doc) doc.number = n;
+            return doc;
+          });
+        }));
       });
     });
   }
