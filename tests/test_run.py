@@ -379,6 +379,7 @@ def test_log_file_has_one_json_object_per_event(tmp_path: Path, server: LocalSer
     log = tmp_path / "events.jsonl"
     result = cli("--config", str(config), "-q", "--log-file", str(log), "run")
     assert result.returncode == 0
+    assert result.stdout == "", "-q prints only errors: no table"
     events = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
     sources = {e["slug"]: e for e in events if e.get("event") == "source"}
     assert sources["city"]["outcome"] == "ok" and sources["city"]["new"] == 2
