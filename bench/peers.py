@@ -8,15 +8,21 @@ items, then runs each tool in a child process and measures wall time, user +
 system CPU and peak RSS of that child (``os.wait4``):
 
 - newsmirror (``python -m newsmirror -q --config ... run``, both layouts,
-  jekyll and markdown, so the run also builds the static site): cold (empty
+  jekyll and markdown, and the run also builds the static site): cold (empty
   store, new folder), warm (nothing changed: every feed answers 304), and
-  after the farm switches to a version where 5% of the items are new;
+  after the farm switches to a version where 5% of the items are new; also a
+  cold ``run --no-site`` in another new folder (fetch, parse, clean, store and
+  write both layouts: the part of a run that compares with what reader does).
+  From each run's ``--log-file`` the time of its last source event gives
+  ``store_s``: start to every article stored (the files and site come after);
 - reader (``make_reader``, ``add_feed`` x FEEDS, ``update_feeds(workers=W,
   scheduled=False)``): cold, warm, 5% new;
 - a plain feedparser loop (``feedparser.parse(url)`` one feed after the
   other, one Markdown file per entry named by its title): cold, and a re-run
   (it has no conditional requests: it fetches and writes everything again);
-- scale: newsmirror cold runs at each size of ``--scale`` (a new farm each).
+- scale: newsmirror cold runs at each size of ``--scale`` (a new farm each),
+  then a 5%-new run on that store: its peak memory, against the store's size,
+  shows whether a run's memory depends on what the store already holds.
 
 Every measurement gets a fresh temporary folder (never made right after an
 ``rm -rf`` of a big tree; the folders are removed at the very end). Writes
@@ -159,14 +165,28 @@ def newsmirror_config(folder: Path, farm: FarmProcess, workers: int) -> Path:
     return path
 
 
+def stored_after(events: Path, started: float) -> float | None:
+    """Seconds from the start of the run to its last source event (every article stored)."""
+    last = None
+    for line in events.read_text(encoding="utf-8").splitlines():
+        event = json.loads(line)
+        if event.get("event") == "source":
+            last = datetime.fromisoformat(event["time"]).timestamp()
+    return round(last - started, 3) if last is not None else None
+
+
 def count_files(folder: Path) -> int:
     return sum(len(files) for _, _, files in os.walk(folder)) if folder.exists() else 0
 
 
-def run_newsmirror(folder: Path, farm: FarmProcess, phase: str) -> dict[str, Any]:
+def run_newsmirror(folder: Path, farm: FarmProcess, phase: str, *options: str) -> dict[str, Any]:
     config = folder / "newsmirror.toml"
-    cmd = [sys.executable, "-m", "newsmirror", "-q", "--config", str(config), "run"]
+    events = folder / f"events-{phase}.jsonl"
+    cmd = [sys.executable, "-m", "newsmirror", "-q", "--config", str(config)]
+    cmd += ["--log-file", str(events), "run", *options]
+    started = time.time()
     result = measure(cmd, farm, folder, folder / f"log-{phase}.txt")
+    result["store_s"] = stored_after(events, started)
     with sqlite3.connect(folder / "store.sqlite") as db:
         result["articles_in_store"] = db.execute("SELECT count(*) FROM articles").fetchone()[0]
     result["archive_files"] = count_files(folder / "archive")
@@ -263,14 +283,15 @@ def table(data: dict[str, Any]) -> str:
         f"{meta['farm_startup_s']} s). newsmirror: fetch concurrency = per_host = "
         f"{meta['workers']}; reader: update_feeds(workers={meta['workers']}).",
         "",
-        "| tool | run | wall s | CPU s (user+sys) | peak RSS MB | articles/s | CPU ms/feed "
-        "| farm 200/304 | farm CPU s |",
-        "|---|---|---:|---:|---:|---:|---:|---|---:|",
+        "| tool | run | wall s | stored after s | CPU s (user+sys) | peak RSS MB | articles/s "
+        "| CPU ms/feed | farm 200/304 | farm CPU s |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|---:|",
     ]
     for tool, runs in data["runs"].items():
         for phase, r in runs.items():
             out.append(
-                f"| {tool} | {phase} | {r['wall_s']:.2f} | {r['cpu_s']:.2f} "
+                f"| {tool} | {phase} | {r['wall_s']:.2f} | {r.get('store_s') or '—'} | "
+                f"{r['cpu_s']:.2f} "
                 f"({r['user_s']:.2f}+{r['sys_s']:.2f}) | {r['peak_rss_mb']:.0f} | "
                 f"{r.get('articles_per_s', '—')} | {r['cpu_ms_per_feed']} | "
                 f"{r['farm_200']}/{r['farm_304']} | {r['farm_cpu_s']:.2f} |"
@@ -279,20 +300,23 @@ def table(data: dict[str, Any]) -> str:
         out += ["", "Ratios newsmirror / peer (below 1: newsmirror is faster or smaller):", ""]
         out += ["| peer | run | wall | CPU | peak RSS |", "|---|---|---:|---:|---:|"]
         for r in data["ratios"]:
-            out.append(f"| {r['peer']} | {r['run']} | {r['wall']} | {r['cpu']} | {r['peak_rss']} |")
+            cells = [r["wall"], r["cpu"], r["peak_rss"]]
+            shown = " | ".join("—" if c is None else str(c) for c in cells)
+            out.append(f"| {r['peer']} | {r['run']} | {shown} |")
     if data.get("scale"):
         out += ["", "newsmirror cold run by size:", ""]
         out += [
             "| feeds × items | articles | wall s | CPU s | peak RSS MB | articles/s "
-            "| ms wall/article | files written |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|",
+            "| ms wall/article | files written | then 5% new: wall s | its peak RSS MB |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for s in data["scale"]:
             out.append(
                 f"| {s['feeds']}×{s['items']} | {s['articles']} | {s['wall_s']:.2f} | "
                 f"{s['cpu_s']:.2f} | {s['peak_rss_mb']:.0f} | {s['articles_per_s']} | "
                 f"{1000 * s['wall_s'] / s['articles']:.3f} | "
-                f"{s['archive_files'] + s['site_files']} |"
+                f"{s['archive_files'] + s['site_files']} | "
+                f"{s['new5']['wall_s']:.2f} | {s['new5']['peak_rss_mb']:.0f} |"
             )
         if data.get("scale_growth"):
             g = data["scale_growth"]
@@ -300,7 +324,9 @@ def table(data: dict[str, Any]) -> str:
                 "",
                 f"From {g['from']} to {g['to']} articles (×{g['articles_x']}): "
                 f"wall ×{g['wall_x']}, CPU ×{g['cpu_x']}, peak RSS ×{g['rss_x']} — time is "
-                f"{g['time_verdict']}, memory is {g['memory_verdict']}.",
+                f"{g['time_verdict']}, memory is {g['memory_verdict']}. The 5%-new run's "
+                f"peak RSS goes ×{g['new5_rss_x']} as the store it runs on grows "
+                f"×{g['articles_x']}.",
             ]
     return "\n".join(out) + "\n"
 
@@ -389,6 +415,12 @@ def main() -> None:  # noqa: PLR0915 - one benchmark script, read top to bottom
         r = run_newsmirror(nm, farm, "warm")
         derive(r, feeds, None)
         note("newsmirror", "warm", r)
+        files_only = fresh_dir(args.dir, "newsmirror-no-site")
+        folders.append(files_only)
+        newsmirror_config(files_only, farm, args.workers)
+        r = run_newsmirror(files_only, farm, "cold-no-site", "--no-site")
+        derive(r, feeds, r["articles_in_store"])
+        note("newsmirror", "cold, --no-site", r)
 
         rd = fp = None
         if not args.skip_peers:
@@ -425,9 +457,30 @@ def main() -> None:  # noqa: PLR0915 - one benchmark script, read top to bottom
         farm.stop()
 
     ratios = []
+    if "reader" in runs:
+        # Stored: newsmirror's articles all in its store (reader's run does no more than that).
+        a, b = runs["newsmirror"]["cold"], runs["reader"]["cold"]
+        if a.get("store_s"):
+            ratios.append(
+                {
+                    "peer": "reader",
+                    "run": "cold: every article stored",
+                    "wall": ratio(a["store_s"], b["wall_s"]),
+                    "cpu": None,
+                    "peak_rss": None,
+                }
+            )
     for peer, pairs in (
-        ("reader", (("cold", "cold"), ("warm", "warm"), ("5% new", "5% new"))),
-        ("feedparser", (("cold", "cold"), ("warm", "rerun"))),
+        (
+            "reader",
+            (
+                ("cold", "cold"),
+                ("cold, --no-site", "cold"),
+                ("warm", "warm"),
+                ("5% new", "5% new"),
+            ),
+        ),
+        ("feedparser", (("cold", "cold"), ("cold, --no-site", "cold"), ("warm", "rerun"))),
     ):
         for mine, theirs in pairs:
             if peer in runs and theirs in runs[peer]:
@@ -435,7 +488,9 @@ def main() -> None:  # noqa: PLR0915 - one benchmark script, read top to bottom
                 ratios.append(
                     {
                         "peer": peer,
-                        "run": mine if mine == theirs else f"{mine} vs {theirs}",
+                        "run": mine
+                        if mine in {theirs, f"{theirs}, --no-site"}
+                        else f"{mine} vs {theirs}",
                         "wall": ratio(a["wall_s"], b["wall_s"]),
                         "cpu": ratio(a["cpu_s"], b["cpu_s"]),
                         "peak_rss": ratio(a["peak_rss_mb"], b["peak_rss_mb"]),
@@ -448,6 +503,7 @@ def main() -> None:  # noqa: PLR0915 - one benchmark script, read top to bottom
         for sf, si in parse_sizes(args.scale):
             if (sf, si) == (feeds, items):
                 s = dict(runs["newsmirror"]["cold"])
+                s["new5"] = runs["newsmirror"]["5% new"]
             else:
                 farm = FarmProcess(sf, si)
                 try:
@@ -456,13 +512,16 @@ def main() -> None:  # noqa: PLR0915 - one benchmark script, read top to bottom
                     newsmirror_config(folder, farm, args.workers)
                     s = run_newsmirror(folder, farm, "cold")
                     derive(s, sf, s["articles_in_store"])
+                    farm.set_version(2)
+                    s["new5"] = run_newsmirror(folder, farm, "new5")
                 finally:
                     farm.stop()
             s.update(feeds=sf, items=si)
             scale.append(s)
             print(
                 f"  {sf}×{si}: {s['articles']} articles, wall {s['wall_s']:.2f} s, "
-                f"CPU {s['cpu_s']:.2f} s, RSS {s['peak_rss_mb']:.0f} MB",
+                f"CPU {s['cpu_s']:.2f} s, RSS {s['peak_rss_mb']:.0f} MB; then 5% new: "
+                f"wall {s['new5']['wall_s']:.2f} s, RSS {s['new5']['peak_rss_mb']:.0f} MB",
                 flush=True,
             )
 
@@ -477,6 +536,7 @@ def main() -> None:  # noqa: PLR0915 - one benchmark script, read top to bottom
             "wall_x": round(hi["wall_s"] / lo["wall_s"], 1),
             "cpu_x": round(hi["cpu_s"] / lo["cpu_s"], 1),
             "rss_x": round(hi["peak_rss_mb"] / lo["peak_rss_mb"], 1),
+            "new5_rss_x": round(hi["new5"]["peak_rss_mb"] / lo["new5"]["peak_rss_mb"], 1),
         }
         growth["time_verdict"] = verdict(growth["wall_x"], size_x)
         growth["memory_verdict"] = verdict(growth["rss_x"], size_x)

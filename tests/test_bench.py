@@ -36,10 +36,13 @@ def test_peers_harness_on_a_tiny_farm(tmp_path: Path) -> None:
     assert {"meta", "runs", "ratios", "scale", "scale_growth"} <= data.keys()
     assert {"date", "python", "cpus", "feeds", "items", "workers"} <= data["meta"].keys()
     runs = data["runs"]["newsmirror"]
-    assert set(runs) == {"cold", "warm", "5% new"}
+    assert set(runs) == {"cold", "warm", "5% new", "cold, --no-site"}
     for run in runs.values():
         assert {"wall_s", "cpu_s", "peak_rss_mb", "cpu_ms_per_feed", "exit"} <= run.keys()
     assert runs["cold"]["articles_in_store"] == 15
+    assert runs["cold, --no-site"]["articles_in_store"] == 15
+    assert runs["cold, --no-site"]["site_files"] == 0
+    assert 0 < runs["cold"]["store_s"] <= runs["cold"]["wall_s"]
     assert runs["cold"]["farm_200"] == 3
     assert runs["warm"]["farm_304"] == 3  # nothing changed: every feed answered 304
     assert runs["5% new"]["articles"] == 1  # round(5% of 15)
