@@ -9,6 +9,7 @@ keeps its line breaks.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, tzinfo
@@ -52,6 +53,7 @@ def _spaced_word_char(char: str) -> bool:
     return not any(low <= code <= high for low, high in _NO_SPACE_RANGES)
 
 
+@functools.lru_cache(maxsize=4)  # both layouts of an article flatten the same content
 def flatten_content(html: str) -> str:
     """Each line stripped, lines joined with nothing (SPEC.md), text kept intact.
 
@@ -101,8 +103,16 @@ _YAML_RESERVED = {
 }  # fmt: skip
 
 
+# Any character that a double-quoted scalar escapes, or a plain one may not hold as it is.
+_YAML_ESCAPED = re.compile(
+    "[" + "".join(map(re.escape, _YAML_ESCAPES)) + "]|" + _YAML_UNPRINTABLE.pattern
+)
+
+
 def yaml_quoted(text: str) -> str:
     """A YAML double-quoted string holding exactly ``text``."""
+    if not _YAML_ESCAPED.search(text):  # most titles: nothing to escape
+        return f'"{text}"'
     out = []
     for char in text:
         if char in _YAML_ESCAPES:
@@ -133,7 +143,7 @@ def yaml_scalar(text: str, *, flow: bool = False) -> str:
         or text.lower() in _YAML_RESERVED
         or re.match(r"^[-+.]?[0-9]", text)  # numbers, dates, sexagesimals
         or text.lower() in (".inf", "-.inf", "+.inf", ".nan")
-        or any(c in _YAML_ESCAPES or _YAML_UNPRINTABLE.match(c) for c in text)
+        or _YAML_ESCAPED.search(text)
     ):
         return yaml_quoted(text)
     return text
