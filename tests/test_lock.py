@@ -186,3 +186,41 @@ def test_unknown_holder_message(lock_path: Path) -> None:
     assert str(error) == (
         f"another newsmirror is using {lock_path.with_suffix('')}; wait for it or use --wait"
     )
+
+
+def test_the_next_holder_knows_whether_the_last_one_finished(tmp_path: Path) -> None:
+    """An emptied lock file: the last holder finished, so there is nothing to tidy up."""
+    path = tmp_path / "store.sqlite.lock"
+    first = RunLock(path, "newsmirror run")
+    first.acquire()
+    assert not first.previous_unfinished  # a new lock file
+    first.release(finished=False)  # an error stopped its work half way
+    second = RunLock(path, "newsmirror build")
+    second.acquire()
+    assert second.previous_unfinished
+    second.release()
+    assert path.read_bytes() == b""
+    third = RunLock(path, "newsmirror run")
+    third.acquire()
+    assert not third.previous_unfinished
+    third.release()
+
+
+def test_temporary_files_of_an_interrupted_run_go_at_the_next_lock(tmp_path: Path) -> None:
+    from newsmirror import open_mirror
+
+    from .feedkit import write_config
+
+    config = write_config(tmp_path, [{"name": "甲", "slug": "a", "url": "http://127.0.0.1:9/f"}])
+    leftover = tmp_path / "archive" / "articles" / "a" / ".newsmirror-99-1.tmp"
+    with open_mirror(config) as mirror:
+        with pytest.raises(RuntimeError), mirror.lock("newsmirror run"):
+            leftover.parent.mkdir(parents=True)
+            leftover.write_text("half a file", encoding="utf-8")
+            raise RuntimeError("interrupted half way")
+        with mirror.lock("newsmirror build"):
+            assert not leftover.exists()
+        # That holder finished: the next one does not walk the folders.
+        leftover.write_text("planted by hand", encoding="utf-8")
+        with mirror.lock("newsmirror run"):
+            assert leftover.exists()

@@ -126,6 +126,9 @@ class RunLock:
         self.path = Path(path)
         self.command = command
         self._fd: int | None = None
+        # Whether the holder before us stopped without releasing (killed, or an error
+        # interrupted its work): only then may it have left half-written files.
+        self.previous_unfinished = False
 
     @property
     def resource(self) -> Path:
@@ -157,6 +160,7 @@ class RunLock:
                     )
                 pause = POLL_INTERVAL if timeout is None else min(POLL_INTERVAL, timeout - waited)
                 time.sleep(max(pause, 0))
+            self.previous_unfinished = bool(os.pread(fd, 1, 0))
             self._write_holder(fd)
         except BaseException:
             os.close(fd)  # closing drops the lock too, if we had taken it
@@ -164,14 +168,20 @@ class RunLock:
         self._fd = fd
         log.debug("locked %s for %s", self.path, self.command)
 
-    def release(self) -> None:
-        """Let the lock go (a no-op when not held)."""
+    def release(self, *, finished: bool = True) -> None:
+        """Let the lock go (a no-op when not held).
+
+        ``finished``: the work under the lock ran to its end. The file is then
+        emptied, which tells the next holder there is nothing to tidy up after
+        us; otherwise our holder record stays, as a killed process's does.
+        """
         fd, self._fd = self._fd, None
         if fd is None:
             return
         try:
-            # Empty the file first, so nobody reads us as the holder afterwards.
-            os.ftruncate(fd, 0)
+            if finished:
+                # Empty the file first, so nobody reads us as the holder afterwards.
+                os.ftruncate(fd, 0)
         except OSError as e:
             log.debug("could not empty %s: %s", self.path, e)
         finally:

@@ -112,19 +112,26 @@ class Mirror:
     def lock(self, command: str, *, wait: bool = False) -> Iterator[RunLock]:
         """Hold the archive's run lock (a file beside the store) for the block.
 
-        Holding it, no other writer can be half way through a file: temporary
-        files left in the archive or the site are a killed run's, and go.
+        Holding it, no other writer can be half way through a file: when the
+        previous holder did not finish (killed, or interrupted by an error),
+        temporary files left in the archive or the site are its, and go. A
+        previous run that finished left none, and the folders are not walked:
+        that walk grows with the archive (0.05 s at 20,000 files).
         """
         store = self.config.archive.store
         lock = RunLock(store.with_name(store.name + ".lock"), command)
         lock.acquire(wait=wait)
+        finished = False
         try:
-            for folder in (self.config.archive.path, self.config.site.path):
-                if swept := sweep_temporary(folder):
-                    log.info("removed %d temporary files a killed run left in %s", swept, folder)
+            if lock.previous_unfinished:
+                for folder in (self.config.archive.path, self.config.site.path):
+                    if swept := sweep_temporary(folder):
+                        log.info("removed %d temporary files an unfinished run left in %s",
+                                 swept, folder)  # fmt: skip
             yield lock
+            finished = True
         finally:
-            lock.release()
+            lock.release(finished=finished)
 
     def search(self, query: str, *, limit: int = 20, source: str | None = None) -> list[SearchHit]:
         """Articles whose title or text holds every word of ``query``, titles first."""
