@@ -801,39 +801,48 @@ class _Writer:
         shard_bytes = sum(int(state.files[f"shards/{s:x}"][0]) for s in range(old))
         count = max(old, 1)
         # Shards double (never halve but in a full build) to stay near TARGET_SHARD_BYTES;
-        # with ``ord(key[0]) % count``, old shard s splits into s and s + old.
+        # with ``ord(key[0]) % count``, old shard s splits into s, s + old, s + 2 old…
         while count < MAX_SHARDS and (shard_bytes + spilled) / count > TARGET_SHARD_BYTES:
             count *= 2
-        groups = min(len(paths), count)
+        # A group of spill files maps to the shards s ≡ group (mod groups); no more
+        # groups than old shards, so that an old shard's new shards are in one group.
+        groups = min(len(paths), count, old or count)
         for group in range(groups):
             merged = _read_spill(paths[group::groups])
             by_shard: defaultdict[int, list[int]] = defaultdict(list)
             for pair in merged:
                 by_shard[(pair & _LOW) % count].append(pair)
-            for shard in range(group, count, groups):
-                pairs = by_shard.get(shard, [])
-                if count == old and not pairs:
+            if not old:
+                for shard in range(group, count, groups):
+                    self._write_shard(shard, {}, by_shard.get(shard, []), merged)
+                continue
+            for parent in range(group, old, groups):
+                if count == old and parent not in by_shard:
                     continue  # untouched: its bytes stay
-                values = self._old_shard(shard, old, count)
-                for pair in pairs:
-                    key = _key_of(pair)
-                    postings = merged[pair]
-                    value = values.get(key)
-                    if value is None:
-                        state.keys += 1
-                    values[key] = _extended(value, ",".join(postings[0]), ",".join(postings[2]))
-                self.put(f"shards/{shard:x}", values)
+                # Read whole before any of its new shards (one of which has its name) is written.
+                values = self.get(f"shards/{parent:x}")
+                if not isinstance(values, dict):
+                    raise _Inconsistent(f"shards/{parent:x}.js is not a shard")
+                children: dict[int, dict[str, str]] = {s: {} for s in range(parent, count, old)}
+                for key, value in values.items():
+                    children[ord(key[0]) % count][key] = value
+                del values
+                for shard, held in children.items():
+                    self._write_shard(shard, held, by_shard.get(shard, []), merged)
         state.shards = count
 
-    def _old_shard(self, shard: int, old: int, count: int) -> dict[str, str]:
-        if not old:
-            return {}
-        values = self.get(f"shards/{shard % old:x}")
-        if not isinstance(values, dict):
-            raise _Inconsistent(f"shards/{shard % old:x}.js is not a shard")
-        if count != old:
-            values = {k: v for k, v in values.items() if ord(k[0]) % count == shard}
-        return values
+    def _write_shard(
+        self, shard: int, values: dict[str, str], pairs: Sequence[int], merged: dict[int, Any]
+    ) -> None:
+        """Shard ``shard``: the ``values`` it held, with the merged postings of ``pairs``."""
+        for pair in pairs:
+            key = _key_of(pair)
+            postings = merged[pair]
+            value = values.get(key)
+            if value is None:
+                self.state.keys += 1
+            values[key] = _extended(value, ",".join(postings[0]), ",".join(postings[2]))
+        self.put(f"shards/{shard:x}", values)
 
 
 def _chunks(
