@@ -69,7 +69,7 @@ class SiteReport:
     skipped: int  # pages an incremental build did not render at all
     seconds: float
     full: bool  # every page was rendered (asked for, first build, or the format changed)
-    search: SearchIndexReport | None = None  # the search index, when it was rebuilt
+    search: SearchIndexReport | None = None  # the search index, when the build updated it
 
     @property
     def pages_written(self) -> int:

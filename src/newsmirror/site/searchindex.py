@@ -25,15 +25,74 @@ This index has no dictionary to be wrong: every pair of adjacent characters
 (a bigram) is a key, so any query of two characters is found exactly, a single
 character through the keys it starts (and the last character of each run), and
 a longer one through all of its bigrams, confirmed against the page text. On the
-same pages: 100 % of every query above, titles always before bodies; 3.2 s,
-130 MB and 6.3 MB in 139 files for 2,000 pages; 23.5 s, 412 MB and 46 MB in
-1,106 files for 20,000 (Pagefind extended: 70 s, 6.2 GB, 84 MB in 21,107 files).
-A query downloads one shard per distinct first character (~70 KB), a chunk of
-titles (~40 KB) and the ten article pages it shows.
+same pages: 100 % of every query above, titles always before bodies (measured
+then, with the index built whole each time: 3.2 s and 130 MB for 2,000 pages;
+Pagefind extended took 70 s and 6.2 GB for 20,000). A query downloads one shard
+per distinct first character (~70 KB), the chunks of times holding the numbers
+it found (24 KB each), a chunk of titles (~40 KB) and the ten article pages it shows.
 
 The widget builds results with ``textContent``, never ``innerHTML``: titles and
 text are data. Article content reaches the pages cleaned of every ``data-*``
 attribute (clean.py), so an article cannot mark itself ignored or as a title.
+
+## The files, and how a build keeps them up to date
+
+Every data file is a script calling ``newsmirrorSearch.put(name, value)``:
+
+- ``meta.js`` — the format, the build (a digest of every data file: the widget
+  asks for the others with it, so a browser never mixes two builds), the number
+  of documents, of shards and the chunk sizes. Asked for afresh on each visit.
+- ``shards/{s:x}.js`` — ``{key: postings}`` for the keys whose first character
+  has ``ord(c) % shards == s``. Postings are document numbers in base 36, each
+  after the first the difference from the one before; those whose title holds
+  the key follow a ";". A later build appends a run after a "." that starts
+  again from 0 (so appending reads no number before it); a run is merged into
+  the one before it while it is at least half as long, so a key holds about
+  log₂ of its postings' runs.
+- ``docs/{c:x}.js`` — 256 documents' ``[url, title, source, date]``; 0 when dead.
+- ``times/{c:x}.js`` — 4,096 documents' published times, 6 base-36 digits of
+  minutes each (they compare as strings), ``------`` when dead. Results are
+  ordered titles first, then newest first, then by number.
+- ``index.state`` — not for the widget: each number's URL, version (the store's
+  revision) and a digest of what it shows, and each data file's size and digest.
+
+A document's number never changes once given (article id order in a whole
+build, then in the order articles are indexed). A build compares the state
+with the articles and indexes only the new and changed ones: they get new
+numbers, appended to the shards, ``docs/`` and ``times/`` they touch; the old
+number of a changed or removed article dies, and the widget skips it. Only
+files whose bytes change are written; a build that changes no article writes
+nothing. Shards double when they outgrow TARGET_SHARD_BYTES, by splitting (old
+shard s becomes s and s + old count, read once). The state is removed before
+the first file changes and written again last, so a build killed half way
+leaves none; an index with no state, one from another format, or one whose
+files do not match it (missing, another size, other bytes when read) is built
+whole, as is one with more than a quarter of its numbers dead, and ``newsmirror
+build`` (``full``) builds an index updated in place whole again (compacted).
+
+Whole or not, texts are read from the store 500 articles at a time; a batch's
+postings are encoded and spilled to temporary files by their key's first
+character, then merged into the shards a group of those files at a time, so
+memory holds one batch, then one group and one shard, however many articles
+there are. Keys are made at C speed (``_pairs``: the text's UTF-32 read as
+64-bit pairs of characters), ~2.3× faster than ``keys()`` on real articles, with
+the same keys (tested), decoded into strings once per key and build.
+
+Measured on articles from ``bench/site_build.py``'s generator (200 sources,
+bodies of 2–20 KB; its small vocabulary makes few keys: real text makes many
+more), this project's 2-core machine, the index alone, peak RSS of the process
+(which holds the site's list of articles, 56 MB at 10,000 and 84 MB at 50,000):
+
+| index | before (rebuilt whole, all texts in memory) | now |
+|---|---|---|
+| 10,000 articles, whole | 8.9 s, 230 MB | 5.7 s, 79 MB (16 MB in 302 files) |
+| 50,000 articles, whole | 45.8 s, 943 MB | 27.7 s, 132 MB (84 MB in 2,260 files) |
+| 10,000 + 500 new | (whole again) | 0.5 s, 77 MB (190 files written) |
+| 50,000 + 500 new | (whole again) | 1.3 s, 129 MB (324 files written) |
+
+What still grows with the number of articles is bookkeeping, not their texts
+or postings: the list of documents and the state, about 0.5 KB per article
+(25 MB at 50,000), on top of the site build's own list of articles.
 
 ## What the site's pages must carry (the attributes are Pagefind's vocabulary)
 
@@ -42,7 +101,7 @@ On the element holding an article (``<article>``), article pages only:
 - ``data-pagefind-body`` — this page is indexed; its text is this element's.
 - ``data-pagefind-filter="source:{source name}"`` — shown in the results.
 - ``data-pagefind-sort="published:{published, UTC, ISO 8601, e.g. 2020-11-21T11:08:55Z}"``
-  — orders results newest first (compared as a string).
+  — orders results newest first (to the minute).
 - ``data-pagefind-meta="date:{date to show, e.g. 2020-11-21 in the archive's zone}"``
   — optional; without it the date part of ``published`` is shown.
 
