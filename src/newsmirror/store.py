@@ -673,6 +673,10 @@ class Store:
         ).fetchall()
         return [(int(r[0]), str(r[1]), str(r[2]), int(r[3])) for r in rows]
 
+    def site_revisions(self) -> dict[int, int]:
+        """Article id → its current revision number, for every article."""
+        return {int(i): int(r) for i, r in self.db.execute("SELECT id, revision FROM articles")}
+
     def site_dirty_ids(self) -> list[int]:
         """Articles new or changed since the site last showed them (``site_dirty = 1``)."""
         rows = self.db.execute("SELECT id FROM articles WHERE site_dirty = 1 ORDER BY id")

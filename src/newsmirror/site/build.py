@@ -66,7 +66,7 @@ _ASSET_PATH = re.compile(r"assets/([0-9a-f]{2})/\1[0-9a-f]{62}\.(?:jpg|png|gif|w
 class SiteReport:
     written: tuple[str, ...]  # site-relative paths written (pages, feeds, assets), in order
     unchanged: int  # files rendered whose bytes were already on disk: not touched
-    skipped: int  # pages an incremental build did not render at all
+    skipped: int  # pages an incremental build did not render (0: nothing to do, none looked at)
     seconds: float
     full: bool  # every page was rendered (asked for, first build, or the format changed)
     search: SearchIndexReport | None = None  # the search index, when the build updated it
@@ -90,6 +90,14 @@ def build_site(
     clock = Clock(config.archive.zone)
     # The flags first: an article stored while this build reads is left flagged for the next.
     dirty = store.site_dirty_ids()
+    stamp = _read_stamp(site)
+    version = fingerprint(config)
+    full = everything or stamp is None or stamp.get("format") != version
+    if not (full or dirty) and (site / SEARCH_INDEX_DIR).is_dir():
+        # No article changed and neither did what every page depends on: every
+        # page would come out as it is. Not even the list of articles is read,
+        # which grows with the store (a run where every feed answers 304).
+        return SiteReport((), 0, 0, time.perf_counter() - started, full=False)
     index = SiteIndex(
         (
             Entry(article_id, source, title, published, clock.day(published))
@@ -97,9 +105,6 @@ def build_site(
         ),
         [s.slug for s in config.sources],
     )
-    stamp = _read_stamp(site)
-    version = fingerprint(config)
-    full = everything or stamp is None or stamp.get("format") != version
     if full:
         pages = plan.all_pages(index)
     else:
@@ -153,7 +158,7 @@ def _search_documents(
     attributes say), in the order of article ids, with the article id of each URL.
     The version is the article's revision: a new one is indexed again."""
     names = {source.slug: source.name for source in config.sources}
-    revisions = dict(store.db.execute("SELECT id, revision FROM articles"))
+    revisions = store.site_revisions()
     documents: list[Document] = []
     ids: dict[str, int] = {}
     for entry in sorted(index.entries, key=operator.attrgetter("id")):
