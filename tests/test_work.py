@@ -21,7 +21,8 @@ from newsmirror.errors import ParseError
 from newsmirror.localserver import LocalServer, Route
 from newsmirror.models import FetchResult
 from newsmirror.parse import parse_feed
-from newsmirror.work import POOL_AFTER_BYTES, Workers, usable_cores
+from newsmirror.processes import usable_cores
+from newsmirror.work import POOL_AFTER_BYTES, Workers
 
 from .feedkit import Item, rss, write_config
 

@@ -19,9 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
-import os
-import signal
 from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -31,6 +28,7 @@ from .enrich import Cleaning, Prepared, finish_all
 from .errors import ParseError
 from .models import FetchResult, ParsedFeed
 from .parse import parse_feed
+from .processes import process_pool, usable_cores
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -39,24 +37,12 @@ T = TypeVar("T")
 POOL_AFTER_BYTES = 4 * 1024 * 1024
 
 
-def usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 def read_feed(body: bytes, url: str, content_type: str | None) -> ParsedFeed | str:
     """``parse_feed``, with a failure as its reason (a ParseError does not pickle back)."""
     try:
         return parse_feed(body, url=url, content_type=content_type)
     except ParseError as e:
         return e.reason
-
-
-def _ignore_interrupts() -> None:
-    # Ctrl-C reaches the whole process group: the run decides how to stop, not its workers.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class Workers:
@@ -78,13 +64,7 @@ class Workers:
     def _executor(self) -> Executor | None:
         wanted = self.processes > 1 and self.fetched >= self.after_bytes
         if self._pool is None and not self._broken and wanted:
-            methods = multiprocessing.get_all_start_methods()
-            context = multiprocessing.get_context(
-                "forkserver" if "forkserver" in methods else "spawn"
-            )
-            self._pool = ProcessPoolExecutor(
-                self.processes, mp_context=context, initializer=_ignore_interrupts
-            )
+            self._pool = process_pool(self.processes)
             log.debug("started %d worker processes", self.processes)
         return self._pool
 

@@ -33,6 +33,7 @@ import shutil
 import time
 import urllib.parse
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -40,8 +41,9 @@ from pathlib import Path
 from ..config import Config
 from ..errors import PublishError
 from ..images import rewrite_images
+from ..processes import process_pool, usable_cores
 from ..publish.files import flush_to_disk, write_if_changed
-from ..store import EPOCH, Store, to_ms
+from ..store import EPOCH, Store, open_store, to_ms
 from ..text import plain_text
 from . import feeds, plan
 from .content import http_link
@@ -58,6 +60,9 @@ SITE_FORMAT = 1
 STAMP = ".newsmirror-site.json"
 # Articles whose bodies are in memory at once (bodies are 2-8 KB; 500 ≈ 4 MB).
 CHUNK = 500
+# Changed articles from which the search index is updated in a worker process
+# while the pages render (starting one costs about 0.3 s; 500 articles take 0.5 s).
+PARALLEL_INDEX_AT = 2000
 # What the mirror stage names an image: assets/{sha256[:2]}/{sha256}.{ext}.
 _ASSET_PATH = re.compile(r"assets/([0-9a-f]{2})/\1[0-9a-f]{62}\.(?:jpg|png|gif|webp|avif)")
 
@@ -113,6 +118,12 @@ def build_site(
 
     builder = _Builder(store, config, index, site)
     builder.static()
+    # A big change of the search index is made in another process while this one
+    # renders the pages (the index needs only the store and the site folder).
+    job = None
+    changed = len(index.entries) if full else len(dirty)
+    if changed >= PARALLEL_INDEX_AT and usable_cores() > 1:
+        job = _IndexJob(store, config, index, full=everything)
     builder.articles(sorted((p for p in pages if p.kind == plan.ARTICLE), key=_article_id))
     for kind in (plan.NUMBERED, plan.DAY, plan.SOURCE_MONTH, plan.DAYS, plan.SOURCE, plan.SEARCH):
         builder.pages(sorted(p for p in pages if p.kind == kind))
@@ -129,7 +140,9 @@ def build_site(
     # already as a whole build leaves it. It compares its own state with the
     # articles' revisions, indexes only new and changed articles and writes only
     # files whose bytes change, so a run that changes nothing writes nothing.
-    if (
+    if job is not None:
+        indexed = job.result(store)
+    elif (
         everything
         or dirty
         or any(path.startswith("articles/") for path in builder.written)
@@ -190,6 +203,55 @@ def _search_texts(store: Store, ids: Mapping[str, int]) -> Texts:
                 yield " ".join(plain_text(contents.get(article_id)).split())
 
     return texts
+
+
+class _IndexJob:
+    """The search index, updated by a worker process (``processes``) while pages render.
+
+    Measured on 2 cores, 10,000 new articles: the index takes about as long as
+    the pages (5-6 s each), so a cold build takes half the time. The worker
+    opens the store itself and reads only. Should it fail to start or die, the
+    index is made here, after the pages, as for a small change.
+    """
+
+    def __init__(self, store: Store, config: Config, index: SiteIndex, *, full: bool) -> None:
+        self.site = config.site.path
+        self.full = full
+        self.documents, self.ids = _search_documents(store, config, index)
+        log.debug("indexing %d documents in a worker process", len(self.documents))
+        self.pool = process_pool(1)
+        self.future = self.pool.submit(
+            _index_elsewhere, self.site, store.path, self.documents, self.ids, full
+        )
+
+    def result(self, store: Store) -> SearchIndexReport:
+        try:
+            outcome: SearchIndexReport | tuple[str, str] | None = self.future.result()
+        except (BrokenProcessPool, OSError) as e:
+            log.warning("the search index's worker process failed (%s); indexing here", e)
+            outcome = None
+        finally:
+            self.pool.shutdown(wait=True)
+        if outcome is None:
+            return index_site(
+                self.site, self.documents, _search_texts(store, self.ids), full=self.full
+            )
+        if isinstance(outcome, tuple):
+            raise PublishError(*outcome)
+        return outcome
+
+
+def _index_elsewhere(
+    site: Path, store_path: Path, documents: Sequence[Document], ids: Mapping[str, int], full: bool
+) -> SearchIndexReport | tuple[str, str]:
+    """``index_site`` in a worker process; a failure comes back as (path, reason)."""
+    store = open_store(store_path)
+    try:
+        return index_site(site, documents, _search_texts(store, ids), full=full)
+    except PublishError as e:
+        return (e.path, e.reason)
+    finally:
+        store.close()
 
 
 def fingerprint(config: Config) -> str:
@@ -330,7 +392,9 @@ class _Builder:
 
     # -- feeds -------------------------------------------------------------------------------
     def feed_files(self, pages: Sequence[Page]) -> None:
-        # Sources' feeds first, so that the overall feed finds its articles' bodies read.
+        # Sources' feeds first, so that the overall feed finds its articles' bodies read;
+        # only those are kept (every source's would be 100 MB for 200 sources).
+        overall = {entry.id for entry in self.index.entries[-plan.FEED_SIZE :]}
         for page in sorted(pages, key=lambda p: p.kind != plan.SOURCE_FEEDS):
             slug = page.source or None
             entries = self.index.by_source[slug] if slug else self.index.entries
@@ -339,6 +403,10 @@ class _Builder:
             feed = self._feed(slug, newest, root_of(atom_path))
             self.write(atom_path, feeds.atom(feed))
             self.write(json_path, feeds.json_feed(feed))
+            for entry in newest:
+                if entry.id not in overall:
+                    self._feed_details.pop(entry.id, None)
+                    self._feed_images.pop(entry.id, None)
 
     def _feed(self, slug: str | None, entries: Sequence[Entry], root: str) -> feeds.FeedInfo:
         title = self.config.site.title
