@@ -41,7 +41,7 @@ from .images import ImageLimits, image_urls, mirror_image
 from .models import FetchResult
 from .publish import PublishReport, assign_names, publish
 from .schedule import next_poll_at, parse_cache_control
-from .site import SiteReport, build_site
+from .site import SiteReport, unchanged_site
 from .store import FetchRecord, Store
 from .work import Workers
 
@@ -126,7 +126,13 @@ def run(
     store.sync_sources((s.slug, s.name, s.url) for s in config.sources)
     results, images = asyncio.run(_run(store, config, sources, started_at, on_result))
     report = publish(store, config)
-    site_report = build_site(store, config, now=started_at) if site else None
+    site_report = None
+    if site:
+        site_report = unchanged_site(store, config)
+        if site_report is None:
+            from .site import build_site
+
+            site_report = build_site(store, config, now=started_at)
     order = {s.slug: i for i, s in enumerate(sources)}
     results.sort(key=lambda r: order[r.slug])
     git = _commit(config, results) if config.git.enabled else None

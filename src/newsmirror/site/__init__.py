@@ -15,6 +15,21 @@ to clear the ``site_dirty`` flags of the articles it has shown.
 
 from __future__ import annotations
 
-from .build import SiteReport, build_site
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["SiteReport", "build_site"]
+from .stamp import SiteReport, unchanged_site
+
+if TYPE_CHECKING:
+    from .build import build_site
+
+__all__ = ["SiteReport", "build_site", "unchanged_site"]
+
+
+def __getattr__(name: str) -> Any:
+    # The builder (Jinja2, lxml, the search index) is imported when first used:
+    # a run with nothing new only asks ``unchanged_site``.
+    if name == "build_site":
+        from .build import build_site
+
+        return build_site
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -22,7 +22,6 @@ content-hash path.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import operator
@@ -34,7 +33,6 @@ import time
 import urllib.parse
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -48,16 +46,13 @@ from ..text import plain_text
 from . import feeds, plan
 from .content import http_link
 from .plan import Entry, Page, SiteIndex
-from .render import STATIC_DIR, STYLESHEET, TEMPLATES_DIR, Clock, Details, Renderer, root_of
+from .render import STYLESHEET, Clock, Details, Renderer, root_of
 from .searchindex import INDEX_DIR as SEARCH_INDEX_DIR
 from .searchindex import Document, SearchIndexReport, Texts, index_site
+from .stamp import STAMP, STATIC_DIR, SiteReport, fingerprint, read_stamp, unchanged_site
 
 log = logging.getLogger(__name__)
 
-# Bump when the code (not the templates, which are hashed) changes what pages
-# hold: the next build is then a full one.
-SITE_FORMAT = 1
-STAMP = ".newsmirror-site.json"
 # Articles whose bodies are in memory at once (bodies are 2-8 KB; 500 ≈ 4 MB).
 CHUNK = 500
 # Changed articles from which the search index is updated in a worker process
@@ -65,24 +60,6 @@ CHUNK = 500
 PARALLEL_INDEX_AT = 2000
 # What the mirror stage names an image: assets/{sha256[:2]}/{sha256}.{ext}.
 _ASSET_PATH = re.compile(r"assets/([0-9a-f]{2})/\1[0-9a-f]{62}\.(?:jpg|png|gif|webp|avif)")
-
-
-@dataclass(frozen=True)
-class SiteReport:
-    written: tuple[str, ...]  # site-relative paths written (pages, feeds, assets), in order
-    unchanged: int  # files rendered whose bytes were already on disk: not touched
-    skipped: int  # pages an incremental build did not render (0: nothing to do, none looked at)
-    seconds: float
-    full: bool  # every page was rendered (asked for, first build, or the format changed)
-    search: SearchIndexReport | None = None  # the search index, when the build updated it
-
-    @property
-    def pages_written(self) -> int:
-        return sum(
-            1
-            for path in self.written
-            if path.endswith((".html", ".atom", ".json")) and path != STAMP
-        )
 
 
 def build_site(
@@ -95,14 +72,11 @@ def build_site(
     clock = Clock(config.archive.zone)
     # The flags first: an article stored while this build reads is left flagged for the next.
     dirty = store.site_dirty_ids()
-    stamp = _read_stamp(site)
+    stamp = read_stamp(site)
     version = fingerprint(config)
     full = everything or stamp is None or stamp.get("format") != version
-    if not (full or dirty) and (site / SEARCH_INDEX_DIR).is_dir():
-        # No article changed and neither did what every page depends on: every
-        # page would come out as it is. Not even the list of articles is read,
-        # which grows with the store (a run where every feed answers 304).
-        return SiteReport((), 0, 0, time.perf_counter() - started, full=False)
+    if not full and (unchanged := unchanged_site(store, config)) is not None:
+        return unchanged
     index = SiteIndex(
         (
             Entry(article_id, source, title, published, clock.day(published))
@@ -252,29 +226,6 @@ def _index_elsewhere(
         return (e.path, e.reason)
     finally:
         store.close()
-
-
-def fingerprint(config: Config) -> str:
-    """What every page depends on besides the articles: when it changes, build everything."""
-    digest = hashlib.sha256(f"newsmirror site {SITE_FORMAT}\n".encode())
-    for path in sorted(TEMPLATES_DIR.glob("*.html")) + sorted(STATIC_DIR.glob("*")):
-        digest.update(f"{path.name}\n".encode() + path.read_bytes() + b"\n")
-    settings = {
-        "title": config.site.title,
-        "timezone": config.archive.timezone,
-        "sources": [[s.slug, s.name, s.images, s.image_proxy] for s in config.sources],
-        "sizes": [plan.PAGE_SIZE, plan.HOME_SIZE, plan.SOURCE_NEWEST, plan.FEED_SIZE],
-    }
-    digest.update(json.dumps(settings, ensure_ascii=False, sort_keys=True).encode())
-    return digest.hexdigest()
-
-
-def _read_stamp(site: Path) -> dict[str, object] | None:
-    try:
-        data = json.loads((site / STAMP).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def _article_id(page: Page) -> int:

@@ -17,7 +17,6 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import jinja2
@@ -35,12 +34,10 @@ from .plan import (
     page_of,
 )
 from .searchindex import search_widget
+from .stamp import TEMPLATES_DIR
 
 log = logging.getLogger(__name__)
 
-PACKAGE_DIR = Path(__file__).resolve().parent
-TEMPLATES_DIR = PACKAGE_DIR / "templates"
-STATIC_DIR = PACKAGE_DIR / "static"
 STYLESHEET = "static/style.css"
 # Newest numbered pages linked from the home page (page 1, the oldest, always is).
 HOME_PAGE_LINKS = 5

@@ -159,12 +159,10 @@ import lxml.html
 
 from ..errors import PublishError
 from ..publish.files import TEMP_PREFIX, write_if_changed
+from .stamp import INDEX_DIR
 
 log = logging.getLogger(__name__)
 
-# The index folder at the site's root. Not ``_search``: GitHub Pages' Jekyll
-# drops folders starting with "_"; not ``search/``: a site may want search/index.html.
-INDEX_DIR = "search-index"
 INDEX_FORMAT = 2
 # What each document number is, and each file's size and digest: the index is
 # updated from it. JSON, but not named .json (nor .js): it is no page, feed or
