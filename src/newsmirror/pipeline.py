@@ -29,11 +29,11 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from .config import Config, SourceConfig
 from .decide import Decision, candidates, decide, publication_order
-from .enrich import Prepared, gather_content
 from .errors import FetchError, ParseError
 from .fetch import Fetcher, retry_after_seconds
 from .gitops import GitReport, commit_archive, commit_message
@@ -44,6 +44,9 @@ from .schedule import next_poll_at, parse_cache_control
 from .site import SiteReport, unchanged_site
 from .store import FetchRecord, Store
 from .work import Workers
+
+if TYPE_CHECKING:
+    from .enrich import Prepared
 
 log = logging.getLogger(__name__)
 
@@ -268,6 +271,8 @@ async def _process(
         # The validators of a body we could not read are not kept: the next run
         # must get the body again, not a 304.
         return _fail(store, source, now, feed.reason, url=source.url, status=outcome.status)
+    from .enrich import gather_content  # not needed by a run where every feed answers 304
+
     batch = candidates(feed.entries, source, now)
     decision = decide(batch, store.known(source.slug, batch.keys))
     jobs = await asyncio.gather(

@@ -22,13 +22,17 @@ import logging
 from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from .enrich import Cleaning, Prepared, finish_all
 from .errors import ParseError
 from .models import FetchResult, ParsedFeed
-from .parse import parse_feed
 from .processes import process_pool, usable_cores
+
+if TYPE_CHECKING:
+    from .enrich import Cleaning, Prepared
+
+# Parsing and cleaning are imported when first needed (in this process or a
+# worker): a run where every feed answers 304 needs neither (0.03 s of imports).
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -39,6 +43,8 @@ POOL_AFTER_BYTES = 4 * 1024 * 1024
 
 def read_feed(body: bytes, url: str, content_type: str | None) -> ParsedFeed | str:
     """``parse_feed``, with a failure as its reason (a ParseError does not pickle back)."""
+    from .parse import parse_feed
+
     try:
         return parse_feed(body, url=url, content_type=content_type)
     except ParseError as e:
@@ -81,6 +87,8 @@ class Workers:
         self, jobs: Sequence[Cleaning], iframe_hosts: Collection[str] | None
     ) -> list[Prepared]:
         """Each job cleaned (``enrich.finish``), in order."""
+        from .enrich import finish_all
+
         if not jobs:
             return []
         if self._executor() is None:
