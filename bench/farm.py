@@ -18,7 +18,8 @@ current version get ``304 Not Modified``.
 
 Versions: ``POST /_control/version?v=2`` switches to version 2, where 5% of
 all items (rounded, spread over the feeds) are new: they are prepended to
-their feed and as many old items fall off, so each feed keeps M items. The
+their feed and as many old items fall off, so each feed keeps M items.
+``&new=500``: that many new items instead (feeds without one answer 304). The
 response comes once the new version is generated. ``GET /_control/stats``
 gives request counts (200s and 304s).
 """
@@ -64,15 +65,18 @@ class Farm:
         # The newest item of version 1 is an hour old; items are an hour apart.
         now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
         self.newest = now - timedelta(hours=1)
-        # Version 2: round(5% of all items) new ones, spread over the feeds.
-        total_new = round(feeds * items * NEW_SHARE)
-        self.new_per_feed = [
-            total_new // feeds + (1 if n < total_new % feeds else 0) for n in range(feeds)
-        ]
+        self.spread(round(feeds * items * NEW_SHARE))
         self.version = 1
         self.cache: dict[int, tuple[bytes, str, str]] = {}
         self.stats = {"200": 0, "304": 0}
         self.generate()
+
+    def spread(self, total_new: int) -> None:
+        """Version 2's new items, ``total_new`` of them, spread over the feeds."""
+        self.new_per_feed = [
+            total_new // self.feeds + (1 if n < total_new % self.feeds else 0)
+            for n in range(self.feeds)
+        ]
 
     def item(self, feed: int, number: int) -> Item:
         """Item ``number`` (0 = oldest) of ``feed``; the same in every version."""
@@ -139,6 +143,10 @@ class Farm:
         version = int(request.query.get("v", "2"))
         if version not in (1, 2):
             raise web.HTTPBadRequest(text="v must be 1 or 2")
+        new = request.query.get("new")
+        if new is not None and version == 2:
+            self.spread(int(new))
+            self.version = 0  # generate again below
         if version != self.version:
             self.version = version
             self.generate()

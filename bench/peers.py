@@ -21,8 +21,10 @@ system CPU and peak RSS of that child (``os.wait4``):
   other, one Markdown file per entry named by its title): cold, and a re-run
   (it has no conditional requests: it fetches and writes everything again);
 - scale: newsmirror cold runs at each size of ``--scale`` (a new farm each),
-  then a 5%-new run on that store: its peak memory, against the store's size,
-  shows whether a run's memory depends on what the store already holds.
+  then a warm run, then a run adding the same ``SCALE_NEW`` (500) articles to
+  each store: its peak memory, against the store's size, shows whether a run's
+  memory depends on what the store already holds. (At the main size the
+  5%-new run is that run: 5% of 10,000 is 500.)
 
 Every measurement gets a fresh temporary folder (never made right after an
 ``rm -rf`` of a big tree; the folders are removed at the very end). Writes
@@ -53,6 +55,8 @@ ROOT = HERE.parent
 SRC = ROOT / "src"
 RESULTS = HERE / "results"
 TICKS = os.sysconf("SC_CLK_TCK")
+# Articles a scale run adds to each store, whatever its size.
+SCALE_NEW = 500
 
 
 # -- the farm ----------------------------------------------------------------------------------
@@ -86,8 +90,9 @@ class FarmProcess:
         with urllib.request.urlopen(request, timeout=300) as response:
             return json.load(response)
 
-    def set_version(self, version: int) -> dict[str, Any]:
-        return self.control(f"/_control/version?v={version}", "POST")
+    def set_version(self, version: int, new: int | None = None) -> dict[str, Any]:
+        extra = "" if new is None else f"&new={new}"
+        return self.control(f"/_control/version?v={version}{extra}", "POST")
 
     def cpu(self) -> float:
         """The farm's user + system CPU seconds so far."""
@@ -307,16 +312,17 @@ def table(data: dict[str, Any]) -> str:
         out += ["", "newsmirror cold run by size:", ""]
         out += [
             "| feeds × items | articles | wall s | CPU s | peak RSS MB | articles/s "
-            "| ms wall/article | files written | then 5% new: wall s | its peak RSS MB |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "| ms wall/article | files written | then warm: CPU ms/feed "
+            f"| then +{SCALE_NEW} new: wall s | its peak RSS MB |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for s in data["scale"]:
             out.append(
                 f"| {s['feeds']}×{s['items']} | {s['articles']} | {s['wall_s']:.2f} | "
                 f"{s['cpu_s']:.2f} | {s['peak_rss_mb']:.0f} | {s['articles_per_s']} | "
                 f"{1000 * s['wall_s'] / s['articles']:.3f} | "
-                f"{s['archive_files'] + s['site_files']} | "
-                f"{s['new5']['wall_s']:.2f} | {s['new5']['peak_rss_mb']:.0f} |"
+                f"{s['archive_files'] + s['site_files']} | {s['warm']['cpu_ms_per_feed']} | "
+                f"{s['plus']['wall_s']:.2f} | {s['plus']['peak_rss_mb']:.0f} |"
             )
         if data.get("scale_growth"):
             g = data["scale_growth"]
@@ -324,9 +330,9 @@ def table(data: dict[str, Any]) -> str:
                 "",
                 f"From {g['from']} to {g['to']} articles (×{g['articles_x']}): "
                 f"wall ×{g['wall_x']}, CPU ×{g['cpu_x']}, peak RSS ×{g['rss_x']} — time is "
-                f"{g['time_verdict']}, memory is {g['memory_verdict']}. The 5%-new run's "
-                f"peak RSS goes ×{g['new5_rss_x']} as the store it runs on grows "
-                f"×{g['articles_x']}.",
+                f"{g['time_verdict']}, memory is {g['memory_verdict']}. A run adding "
+                f"{SCALE_NEW} articles peaks at ×{g['plus_rss_x']} the memory as the store it "
+                f"runs on grows ×{g['articles_x']}.",
             ]
     return "\n".join(out) + "\n"
 
@@ -503,7 +509,8 @@ def main() -> None:  # noqa: PLR0915 - one benchmark script, read top to bottom
         for sf, si in parse_sizes(args.scale):
             if (sf, si) == (feeds, items):
                 s = dict(runs["newsmirror"]["cold"])
-                s["new5"] = runs["newsmirror"]["5% new"]
+                s["warm"] = runs["newsmirror"]["warm"]
+                s["plus"] = runs["newsmirror"]["5% new"]
             else:
                 farm = FarmProcess(sf, si)
                 try:
@@ -512,16 +519,19 @@ def main() -> None:  # noqa: PLR0915 - one benchmark script, read top to bottom
                     newsmirror_config(folder, farm, args.workers)
                     s = run_newsmirror(folder, farm, "cold")
                     derive(s, sf, s["articles_in_store"])
-                    farm.set_version(2)
-                    s["new5"] = run_newsmirror(folder, farm, "new5")
+                    s["warm"] = run_newsmirror(folder, farm, "warm")
+                    derive(s["warm"], sf, None)
+                    farm.set_version(2, new=SCALE_NEW)
+                    s["plus"] = run_newsmirror(folder, farm, "new5")
                 finally:
                     farm.stop()
             s.update(feeds=sf, items=si)
             scale.append(s)
             print(
                 f"  {sf}×{si}: {s['articles']} articles, wall {s['wall_s']:.2f} s, "
-                f"CPU {s['cpu_s']:.2f} s, RSS {s['peak_rss_mb']:.0f} MB; then 5% new: "
-                f"wall {s['new5']['wall_s']:.2f} s, RSS {s['new5']['peak_rss_mb']:.0f} MB",
+                f"CPU {s['cpu_s']:.2f} s, RSS {s['peak_rss_mb']:.0f} MB; then warm: "
+                f"{s['warm']['cpu_ms_per_feed']} ms CPU/feed; then +{SCALE_NEW} new: "
+                f"wall {s['plus']['wall_s']:.2f} s, RSS {s['plus']['peak_rss_mb']:.0f} MB",
                 flush=True,
             )
 
@@ -536,7 +546,7 @@ def main() -> None:  # noqa: PLR0915 - one benchmark script, read top to bottom
             "wall_x": round(hi["wall_s"] / lo["wall_s"], 1),
             "cpu_x": round(hi["cpu_s"] / lo["cpu_s"], 1),
             "rss_x": round(hi["peak_rss_mb"] / lo["peak_rss_mb"], 1),
-            "new5_rss_x": round(hi["new5"]["peak_rss_mb"] / lo["new5"]["peak_rss_mb"], 1),
+            "plus_rss_x": round(hi["plus"]["peak_rss_mb"] / lo["plus"]["peak_rss_mb"], 1),
         }
         growth["time_verdict"] = verdict(growth["wall_x"], size_x)
         growth["memory_verdict"] = verdict(growth["rss_x"], size_x)
