@@ -4,8 +4,12 @@
                           [--skip-peers] [--skip-scale] [--scale 20x50,200x50,1000x50]
 
 Starts ``bench/farm.py`` (aiohttp, its own process) with FEEDS feeds of ITEMS
-items, then runs each tool in a child process and measures wall time, user +
-system CPU and peak RSS of that child (``os.wait4``):
+items, then runs each tool in a child process, in a session of its own, and
+measures its wall time, and the user + system CPU and peak memory of its whole
+process tree: newsmirror starts worker processes for big runs and builds, which
+must count. CPU: this script makes itself the "child subreaper" of what it
+starts (Linux), reaps every process of the run and reads ``RUSAGE_CHILDREN``;
+memory: the summed RSS of the session's processes, sampled every 20 ms:
 
 - newsmirror (``python -m newsmirror -q --config ... run``, both layouts,
   jekyll and markdown, and the run also builds the static site): cold (empty
@@ -35,15 +39,19 @@ table. Not run by the test suite (``tests/test_bench.py`` runs a tiny farm).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import ctypes
 import json
 import os
 import platform
 import re
+import resource
 import shutil
 import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from datetime import UTC, datetime
@@ -55,6 +63,7 @@ ROOT = HERE.parent
 SRC = ROOT / "src"
 RESULTS = HERE / "results"
 TICKS = os.sysconf("SC_CLK_TCK")
+PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 # Articles a scale run adds to each store, whatever its size.
 SCALE_NEW = 500
 
@@ -109,24 +118,93 @@ class FarmProcess:
 
 
 # -- measuring a child -------------------------------------------------------------------------
+def become_subreaper() -> bool:
+    """Make orphaned descendants of a measured run (a run's worker processes, which
+    outlive it by a moment) this script's children, so that reaping them adds their
+    CPU to ``RUSAGE_CHILDREN``. Linux only (``PR_SET_CHILD_SUBREAPER``)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return bool(libc.prctl(36, 1, 0, 0, 0) == 0)
+    except (OSError, AttributeError):
+        return False
+
+
+def session_processes(session: int) -> dict[int, int]:
+    """pid → resident KB of every live process in ``session`` (``/proc/*/stat``)."""
+    found = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[3]) == session and fields[0] != "Z":
+            found[int(entry.name)] = int(fields[21]) * PAGE_KB
+    return found
+
+
+class TreeMemory(threading.Thread):
+    """The peak, over the run, of the summed RSS of every process in its session
+    (the run, its worker processes, a forkserver), sampled every 20 ms."""
+
+    def __init__(self, session: int) -> None:
+        super().__init__(daemon=True)
+        self.session = session
+        self.peak_kb = 0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            self.peak_kb = max(self.peak_kb, sum(session_processes(self.session).values()))
+            self.done.wait(0.02)
+
+
+def reap_session(session: int, timeout: float = 30) -> None:
+    """Wait for the run's leftover processes to exit and reap those that were ours."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with contextlib.suppress(ChildProcessError):
+            while os.waitpid(-1, os.WNOHANG)[0]:
+                pass
+        if not session_processes(session) or time.monotonic() > deadline:
+            return
+        time.sleep(0.02)
+
+
 def measure(cmd: list[str], farm: FarmProcess, cwd: Path, log: Path) -> dict[str, Any]:
-    """Run ``cmd``; its wall time, CPU, peak RSS (from ``os.wait4``) and the farm's CPU."""
+    """Run ``cmd`` in a session of its own; wall time, CPU and peak memory of the whole
+    process tree (the run and any worker processes it starts), and the farm's CPU."""
     env = {**os.environ, "PYTHONPATH": str(SRC), "NO_COLOR": "1"}
     farm.control("/_control/stats")  # the farm is up and idle
     farm_cpu = farm.cpu()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with log.open("wb") as out:
         started = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        memory = TreeMemory(proc.pid)
+        memory.start()
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - started
+    reap_session(proc.pid)
+    memory.done.set()
+    memory.join()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc.returncode = os.waitstatus_to_exitcode(status)
     stats = farm.control("/_control/stats")
+    user = after.ru_utime - before.ru_utime
+    system = after.ru_stime - before.ru_stime
     result = {
         "wall_s": round(wall, 3),
-        "user_s": round(usage.ru_utime, 3),
-        "sys_s": round(usage.ru_stime, 3),
-        "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
-        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "user_s": round(user, 3),
+        "sys_s": round(system, 3),
+        "cpu_s": round(user + system, 3),
+        # The sampled peak can miss a spike shorter than 20 ms; never below the main
+        # process's own peak.
+        "peak_rss_mb": round(max(memory.peak_kb, usage.ru_maxrss) / 1024, 1),
+        "main_rss_mb": round(usage.ru_maxrss / 1024, 1),
         "farm_cpu_s": round(farm.cpu() - farm_cpu, 3),
         "farm_200": stats["200"],
         "farm_304": stats["304"],
@@ -286,7 +364,10 @@ def table(data: dict[str, Any]) -> str:
         f"{meta['items']} items = {meta['articles']} articles, "
         f"{meta['farm_mb']} MB of RSS, aiohttp on 127.0.0.1 (own process, started in "
         f"{meta['farm_startup_s']} s). newsmirror: fetch concurrency = per_host = "
-        f"{meta['workers']}; reader: update_feeds(workers={meta['workers']}).",
+        f"{meta['workers']}; reader: update_feeds(workers={meta['workers']}). CPU and peak "
+        "RSS are the whole process tree's (the run and its worker processes)"
+        + ("" if meta.get("tree_cpu") else " — except CPU here: no subreaper, main process only")
+        + ".",
         "",
         "| tool | run | wall s | stored after s | CPU s (user+sys) | peak RSS MB | articles/s "
         "| CPU ms/feed | farm 200/304 | farm CPU s |",
@@ -389,6 +470,7 @@ def main() -> None:  # noqa: PLR0915 - one benchmark script, read top to bottom
         return
 
     begun = time.perf_counter()
+    subreaper = become_subreaper()
     work = Path(tempfile.gettempdir()) if args.dir is None else args.dir
     folders: list[Path] = []
     feeds, items = args.feeds, args.items
@@ -574,6 +656,7 @@ def main() -> None:  # noqa: PLR0915 - one benchmark script, read top to bottom
             "farm_mb": round(farm_bytes / 1e6, 1),
             "farm_startup_s": farm_startup,
             "workers": args.workers,
+            "tree_cpu": subreaper,
             "reader_version": installed("reader"),
             "feedparser_version": installed("feedparser"),
             "total_s": None,
