@@ -2,6 +2,7 @@
 
     python bench/peers.py [--feeds 200] [--items 50] [--workers 16] [--dir PATH]
                           [--skip-peers] [--skip-scale] [--scale 20x50,200x50,1000x50]
+                          [--no-profile]
 
 Starts ``bench/farm.py`` (aiohttp, its own process) with FEEDS feeds of ITEMS
 items, then runs each tool in a child process, in a session of its own, and
@@ -41,6 +42,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import ctypes
+import importlib.util
 import json
 import os
 import platform
@@ -277,6 +279,18 @@ def run_newsmirror(folder: Path, farm: FarmProcess, phase: str, *options: str) -
     return result
 
 
+def profile_cold_run(folder: Path, farm: FarmProcess, workers: int, out: Path) -> None:
+    """A cold run under pyinstrument, into ``out/cold-profile.txt``: where the run's
+    main process spends its time (worker processes are not sampled)."""
+    newsmirror_config(folder, farm, workers)
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / "cold-profile.txt"
+    cmd = [sys.executable, "-m", "pyinstrument", "-r", "text", "-o", str(target)]
+    cmd += ["-m", "newsmirror", "-q", "--config", str(folder / "newsmirror.toml"), "run"]
+    measure(cmd, farm, folder, folder / "log-profile.txt")
+    print(f"  profile of a cold run: {target}", flush=True)
+
+
 # -- the peers, as children of this script -----------------------------------------------------
 def child_reader(db: str, urls: list[str], workers: int) -> None:
     from reader import make_reader
@@ -454,6 +468,12 @@ def main() -> None:  # noqa: PLR0915 - one benchmark script, read top to bottom
     parser.add_argument("--out", type=Path, default=RESULTS, help="where results go")
     parser.add_argument("--skip-peers", action="store_true")
     parser.add_argument("--skip-scale", action="store_true")
+    parser.add_argument(
+        "--no-profile",
+        dest="profile",
+        action="store_false",
+        help="skip profiling a cold run (done when pyinstrument is installed)",
+    )
     parser.add_argument("--scale", default="20x50,200x50,1000x50", help="FEEDSxITEMS,...")
     parser.add_argument("--keep", action="store_true", help="keep the work folders")
     parser.add_argument("--child", choices=("reader", "feedparser"), help=argparse.SUPPRESS)
@@ -529,6 +549,11 @@ def main() -> None:  # noqa: PLR0915 - one benchmark script, read top to bottom
             r = run_feedparser(fp, farm, "rerun")
             derive(r, feeds, r["files_written"])
             note("feedparser", "rerun", r)
+
+        if args.profile and importlib.util.find_spec("pyinstrument") is not None:
+            profiled = fresh_dir(args.dir, "newsmirror-profile")
+            folders.append(profiled)
+            profile_cold_run(profiled, farm, args.workers, args.out)
 
         # Version 2: 5% of the items are new.
         new = farm.set_version(2)["new"]

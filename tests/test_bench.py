@@ -24,7 +24,15 @@ def test_peers_harness_on_a_tiny_farm(tmp_path: Path) -> None:
     done = subprocess.run(
         [
             *(sys.executable, str(PEERS), "--feeds", "3", "--items", "5"),
-            *("--skip-scale", "--skip-peers", "--dir", str(work), "--out", str(out)),
+            *(
+                "--skip-scale",
+                "--skip-peers",
+                "--no-profile",
+                "--dir",
+                str(work),
+                "--out",
+                str(out),
+            ),
         ],
         capture_output=True,
         text=True,
