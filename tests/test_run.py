@@ -323,6 +323,23 @@ def test_every_command_has_help_and_is_in_the_readme(command: str) -> None:
     assert f"newsmirror {command}" in readme
 
 
+def test_version_is_the_packages() -> None:
+    import tomllib
+    from importlib.metadata import version
+
+    import newsmirror
+
+    result = cli("--version")
+    assert (
+        result.returncode == 0 and result.stdout.strip() == f"newsmirror {newsmirror.__version__}"
+    )
+    pyproject = tomllib.loads(
+        (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text(encoding="utf-8")
+    )
+    assert "version" in pyproject["project"]["dynamic"]
+    assert version("newsmirror") == newsmirror.__version__  # as installed by the test command
+
+
 def test_build_rewrites_only_what_differs(tmp_path: Path, server: LocalServer) -> None:
     url = server.add("/feed.xml", Route(good_feed(3)))
     config = write_config(tmp_path, [{"name": "城市新闻", "slug": "city", "url": url}])
