@@ -666,12 +666,17 @@ class Store:
     # light rows of all of them, and bodies are read in chunks, never one
     # query per article. (Clearing ``site_dirty`` is done by the site build.)
 
-    def site_rows(self) -> list[tuple[int, str, str, int]]:
-        """(id, source, title, published_at in ms) of every article, by (published_at, id)."""
+    def site_rows(self) -> Iterator[tuple[int, str, str, int]]:
+        """(id, source, title, published_at in ms) of every article, by (published_at, id).
+
+        Yielded as read: the site keeps its own compact copy, and a list here
+        would double the memory for a moment (12 MB at 50,000 articles).
+        """
         rows = self.db.execute(
             "SELECT id, source, title, published_at FROM articles ORDER BY published_at, id"
-        ).fetchall()
-        return [(int(r[0]), str(r[1]), str(r[2]), int(r[3])) for r in rows]
+        )
+        for r in rows:
+            yield (int(r[0]), str(r[1]), str(r[2]), int(r[3]))
 
     def site_revisions(self) -> dict[int, int]:
         """Article id → its current revision number, for every article."""

@@ -101,9 +101,9 @@ def numbered_page(number: int) -> Page:
     return Page(NUMBERED, key=str(number))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Entry:
-    """An article as lists and navigation need it."""
+    """An article as lists and navigation need it (one per article: kept small)."""
 
     id: int
     source: str

@@ -76,12 +76,15 @@ class Clock:
 
     def __init__(self, zone: ZoneInfo) -> None:
         self.zone = zone
+        self._days: dict[str, str] = {}
 
     def local(self, ms: int) -> datetime:
         return (EPOCH + timedelta(milliseconds=ms)).astimezone(self.zone)
 
     def day(self, ms: int) -> str:
-        return self.local(ms).strftime("%Y-%m-%d")
+        """YYYY-MM-DD in the zone; one string object per day, shared by its articles."""
+        day = self.local(ms).strftime("%Y-%m-%d")
+        return self._days.setdefault(day, day)
 
     def moment(self, ms: int) -> Moment:
         local = self.local(ms)
