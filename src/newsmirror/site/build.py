@@ -49,7 +49,15 @@ from .plan import Entry, Page, SiteIndex
 from .render import STYLESHEET, Clock, Details, Renderer, root_of
 from .searchindex import INDEX_DIR as SEARCH_INDEX_DIR
 from .searchindex import Document, SearchIndexReport, Texts, index_site
-from .stamp import STAMP, STATIC_DIR, SiteReport, fingerprint, read_stamp, unchanged_site
+from .stamp import (
+    STAMP,
+    STATIC_DIR,
+    SiteReport,
+    built_as,
+    fingerprint,
+    nothing_to_build,
+    read_stamp,
+)
 
 log = logging.getLogger(__name__)
 
@@ -74,9 +82,9 @@ def build_site(
     dirty = store.site_dirty_ids()
     stamp = read_stamp(site)
     version = fingerprint(config)
-    full = everything or stamp is None or stamp.get("format") != version
-    if not full and (unchanged := unchanged_site(store, config)) is not None:
-        return unchanged
+    if not everything and (done := nothing_to_build(site, stamp, version, dirty, started)):
+        return done
+    full = everything or not built_as(stamp, version)
     index = SiteIndex(
         (
             Entry(article_id, source, title, published, clock.day(published))

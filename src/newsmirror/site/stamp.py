@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -54,20 +55,35 @@ class SiteReport:
 
 
 def unchanged_site(store: Store, config: Config) -> SiteReport | None:
-    """The report of a build with nothing to do, or None when there is something.
+    """The report of a build with nothing to do, or None when there is something."""
+    started = time.perf_counter()
+    site = config.site.path
+    if store.site_dirty_ids():  # the cheap question first: a run that stored something stops here
+        return None
+    return nothing_to_build(site, read_stamp(site), fingerprint(config), (), started)
+
+
+def nothing_to_build(
+    site: Path,
+    stamp: dict[str, object] | None,
+    version: str,
+    dirty: Sequence[int],
+    started: float,
+) -> SiteReport | None:
+    """``unchanged_site`` from what a build has read already, or None.
 
     Nothing to do: no article changed since the last build (no ``site_dirty``
     flag), nor what every page depends on (the stamp's fingerprint), and the
     search index is there. Every page would come out as it is.
     """
-    started = time.perf_counter()
-    site = config.site.path
-    if store.site_dirty_ids() or not (site / INDEX_DIR).is_dir():
-        return None
-    stamp = read_stamp(site)
-    if stamp is None or stamp.get("format") != fingerprint(config):
+    if dirty or not built_as(stamp, version) or not (site / INDEX_DIR).is_dir():
         return None
     return SiteReport((), 0, 0, time.perf_counter() - started, full=False)
+
+
+def built_as(stamp: dict[str, object] | None, version: str) -> bool:
+    """Whether the last build (its ``stamp``) had this ``fingerprint``."""
+    return stamp is not None and stamp.get("format") == version
 
 
 def fingerprint(config: Config) -> str:
