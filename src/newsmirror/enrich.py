@@ -11,6 +11,9 @@ The content as received is kept beside the cleaned one (``Candidate.raw``)
 when cleaning changed it (None: the content is as received), and what was
 done is noted (``Candidate.note``), for the record.
 
+Two steps: ``gather_content`` (async: it may fetch the page) and ``finish``
+(pure and picklable, so that a worker process can clean, see ``work``).
+
 Never: write to the store, publish, or let a failure here fail the source.
 """
 
@@ -47,16 +50,6 @@ class Cleaning:
     base_url: str | None  # what relative URLs in ``content`` are relative to
     notes: tuple[str, ...] = ()
     full_text: bool = False
-
-
-async def prepare(
-    fetcher: Fetcher,
-    source: SourceConfig,
-    candidate: Candidate,
-    iframe_hosts: Collection[str] | None,
-) -> Prepared:
-    """Full text (when the source asks for it), then clean."""
-    return finish(await gather_content(fetcher, source, candidate), iframe_hosts)
 
 
 async def gather_content(fetcher: Fetcher, source: SourceConfig, candidate: Candidate) -> Cleaning:
