@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from newsmirror.localserver import LocalServer
+
+from .browser import CHROMIUM, launch
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -26,3 +29,15 @@ def need_shared(path: Path) -> Path:
 def server() -> Iterator[LocalServer]:
     with LocalServer() as running:
         yield running
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """A headless Chromium for one test (skipped where Debian's chromium is missing)."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed (Debian's chromium drives the browser tests)")
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    with playwright_api.sync_playwright() as playwright:
+        launched = launch(playwright)
+        yield launched
+        launched.close()

@@ -27,7 +27,6 @@ from newsmirror.site.searchindex import (
 )
 from newsmirror.store import Store, open_store
 
-from .browser import CHROMIUM, launch
 from .test_decide import source
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -344,17 +343,6 @@ def test_the_widget_loads_everything_from_the_site() -> None:
     assert 'src="../search-index/search.js"' in widget
     assert "placeholder=" in widget and "搜索" in widget
     assert "http://" not in widget and "https://" not in widget and "//" not in widget
-
-
-@pytest.fixture
-def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed (Debian's chromium drives the browser tests)")
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with playwright_api.sync_playwright() as playwright:
-        launched = launch(playwright)
-        yield launched
-        launched.close()
 
 
 def result_titles(page: object) -> list[str]:

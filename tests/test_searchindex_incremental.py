@@ -34,7 +34,6 @@ from newsmirror.site.searchindex import (
 )
 from newsmirror.store import Store
 
-from .browser import CHROMIUM, launch
 from .feedkit import snapshot
 from .test_site import candidate, insert, open_with_sources, store_config
 
@@ -375,17 +374,6 @@ def test_appended_runs_stay_few(tmp_path: Path) -> None:
 
 
 # -- the widget ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed (Debian's chromium drives the browser tests)")
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with playwright_api.sync_playwright() as playwright:
-        launched = launch(playwright)
-        yield launched
-        launched.close()
 
 
 def widget_page(site: Path) -> Path:
