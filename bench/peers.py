@@ -107,7 +107,7 @@ class FarmProcess:
 
     def cpu(self) -> float:
         """The farm's user + system CPU seconds so far."""
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        fields = proc_stat(self.proc.pid)
         return (int(fields[11]) + int(fields[12])) / TICKS
 
     def stop(self) -> None:
@@ -117,6 +117,12 @@ class FarmProcess:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+
+
+def proc_stat(pid: int) -> list[str]:
+    """``/proc/PID/stat`` after the command name: [0] state, [3] session, [11] utime,
+    [12] stime (clock ticks), [21] RSS (pages)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
 
 
 # -- measuring a child -------------------------------------------------------------------------
@@ -138,7 +144,7 @@ def session_processes(session: int) -> dict[int, int]:
         if not entry.name.isdigit():
             continue
         try:
-            fields = Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()
+            fields = proc_stat(int(entry.name))
         except (OSError, IndexError):
             continue
         if int(fields[3]) == session and fields[0] != "Z":
