@@ -695,6 +695,11 @@ def _update(target: Path, documents: Sequence[Document], texts: Texts, *, full: 
     return writer
 
 
+def _file_entry(data: bytes) -> list[int | str]:
+    """How the state describes a data file: its size and the start of its SHA-256."""
+    return [len(data), hashlib.sha256(data).hexdigest()[:16]]
+
+
 class _Writer:
     """Writes the index's files for a state, keeping the state's sizes and digests in step.
 
@@ -716,7 +721,7 @@ class _Writer:
     # -- files ---------------------------------------------------------------------------
     def put(self, name: str, value: object) -> None:
         data = _payload(name, value)
-        entry: list[int | str] = [len(data), hashlib.sha256(data).hexdigest()[:16]]
+        entry = _file_entry(data)
         path = self.target / f"{name}.js"
         if self.state.files.get(name) != entry:
             with contextlib.suppress(OSError):
@@ -737,7 +742,7 @@ class _Writer:
             data = path.read_bytes()
         except OSError as e:
             raise _Inconsistent(f"{name}.js cannot be read: {e.strerror}") from e
-        if self.state.files.get(name) != [len(data), hashlib.sha256(data).hexdigest()[:16]]:
+        if self.state.files.get(name) != _file_entry(data):
             raise _Inconsistent(f"{name}.js is not the file the state describes")
         head = f"newsmirrorSearch.put({json.dumps(name)},".encode()
         if not (data.startswith(head) and data.endswith(b");\n")):
